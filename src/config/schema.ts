@@ -1,0 +1,232 @@
+import { z } from "zod";
+
+/**
+ * The one configuration schema. It gives the validator, the `Config` type and every default; the add-on's
+ * `config.yaml` options, the `PMA_*` environment variables and the CLI flags all map onto its paths.
+ * Keys are snake_case because that is what Home Assistant users write in add-on options and YAML.
+ */
+
+const port = z.number().int().min(0, "must be a port number from 0 to 65535").max(65535, "must be a port number from 0 to 65535");
+const seconds = (min = 0) => z.number().min(min);
+const positiveInt = z.number().int().min(1);
+
+export const CAPABILITIES = [
+  "predictions",
+  "system_status",
+  "alerts",
+  "room_specific",
+  "entities",
+  "admin",
+] as const;
+export type Capability = (typeof CAPABILITIES)[number];
+
+export const apiKeySchema = z.object({
+  name: z.string().min(1).max(100),
+  key: z.string().min(16, "must be at least 16 characters"),
+  capabilities: z.array(z.enum(CAPABILITIES)).default([...CAPABILITIES]),
+  /** Rooms (HA area ids) this key may see; empty means every room. */
+  rooms: z.array(z.string().min(1)).default([]),
+});
+export type ApiKeyConfig = z.infer<typeof apiKeySchema>;
+
+const serverSchema = z
+  .object({
+    host: z.string().min(1).default("0.0.0.0"),
+    port: port.default(3001),
+    /** A second listener serving the same paths, for clients of the seed 002 system (its default port). */
+    occupancy_listener: z
+      .object({ enabled: z.boolean().default(false), port: port.default(8766) })
+      .prefault({}),
+    /** The add-on's ingress port; only the Supervisor (172.30.32.2) may connect to it. */
+    ingress_port: port.nullable().default(null),
+    max_connections: positiveInt.default(1000),
+    max_connections_per_ip: positiveInt.default(100),
+    /** Largest client frame accepted, in bytes. */
+    max_payload_bytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(64 * 1024),
+    heartbeat_interval_seconds: seconds(1).default(30),
+    /** Occupancy-dialect clients silent for longer are closed. */
+    connection_timeout_seconds: seconds(1).default(300),
+    /** Interval of the shared protocol-level ping sweep that finds dead peers. */
+    ping_interval_seconds: seconds(1).default(30),
+    rate_limit: z
+      .object({
+        messages_per_minute: positiveInt.default(60),
+        /** Fraction of the limit at which a `rate_limit_warning` is sent. */
+        warn_ratio: z.number().gt(0).max(1).default(0.8),
+      })
+      .prefault({}),
+    queue: z
+      .object({
+        max_messages: positiveInt.default(256),
+        max_bytes: positiveInt.default(4 * 1024 * 1024),
+        /** A client whose queue stays full this long is closed with a resume code. */
+        stuck_timeout_seconds: seconds(1).default(30),
+      })
+      .prefault({}),
+    replay: z
+      .object({
+        size: z.number().int().min(0).default(10_000),
+        max_age_seconds: seconds(0).default(600),
+      })
+      .prefault({}),
+    failed_auth: z
+      .object({
+        /** Failed authentications per IP before further attempts are delayed. */
+        max_attempts: positiveInt.default(5),
+        window_seconds: seconds(1).default(60),
+      })
+      .prefault({}),
+  })
+  .prefault({});
+
+const authSchema = z
+  .object({
+    api_keys: z.array(apiKeySchema).default([]),
+    /** Secret for HS256 tokens (`pma-bridge token`); at least 32 characters. */
+    jwt_secret: z.string().min(32, "must be at least 32 characters").optional(),
+    /** Lets clients without a credential read non-sensitive entity events. */
+    allow_anonymous: z.boolean().default(false),
+  })
+  .prefault({});
+
+const homeAssistantSchema = z
+  .object({
+    /** `http://homeassistant.local:8123`, or a `ws(s)://…/api/websocket` URL. */
+    url: z.string().url("must be a URL such as http://homeassistant.local:8123").optional(),
+    /** A long-lived access token (Profile → Security in Home Assistant). */
+    token: z.string().min(1).optional(),
+    heartbeat_interval_seconds: seconds(1).default(30),
+    pong_timeout_seconds: seconds(1).default(10),
+    auth_timeout_seconds: seconds(1).default(10),
+    /** Largest frame accepted from Home Assistant, in MiB (big homes send big snapshots). */
+    max_payload_mib: z.number().int().min(1).max(1024).default(64),
+    /** HA event types forwarded as `source_event` besides the ones the bridge understands. */
+    forward_event_types: z.array(z.string().min(1)).default(["call_service"]),
+  })
+  .prefault({});
+
+const mqttSchema = z
+  .object({
+    /** `mqtt://host:1883` or `mqtts://…`; in the add-on, the Mosquitto service is used when absent. */
+    url: z.string().url("must be a URL such as mqtt://core-mosquitto:1883").optional(),
+    username: z.string().optional(),
+    password: z.string().optional(),
+    client_id: z.string().min(1).max(64).default("pma-bridge"),
+    tls: z
+      .object({
+        ca_file: z.string().optional(),
+        cert_file: z.string().optional(),
+        key_file: z.string().optional(),
+        reject_unauthorized: z.boolean().default(true),
+      })
+      .prefault({}),
+    topic_prefix: z.string().min(1).default("occupancy/predictions"),
+    alerts_topic_prefix: z.string().min(1).default("occupancy/alerts"),
+    drift_topic: z.string().min(1).default("occupancy/drift/+"),
+    /** Predictions older than this mark the predictor unavailable for that room. */
+    stale_after_seconds: seconds(1).default(600),
+    discovery: z.boolean().default(true),
+    discovery_prefix: z.string().min(1).default("homeassistant"),
+    status_topic: z.string().min(1).default("pma-bridge/status"),
+    publish_events: z.boolean().default(false),
+    events_topic_prefix: z.string().min(1).default("pma-bridge/events"),
+    /** HA's `mqtt_eventstream` publish topic, for hubs that reach Home Assistant only through MQTT. */
+    eventstream_topic: z.string().min(1).optional(),
+    max_payload_bytes: positiveInt.default(256 * 1024),
+  })
+  .prefault({});
+
+const roomsSchema = z
+  .object({
+    /** Predictor room id → Home Assistant area id, for rooms whose ids differ. */
+    room_map: z.record(z.string().min(1), z.string().min(1)).default({}),
+  })
+  .prefault({});
+
+const acksSchema = z
+  .object({
+    timeout_seconds: seconds(1).default(30),
+    max_attempts: positiveInt.default(5),
+    backoff_factor: z.number().min(1).default(2),
+    /** Message types delivered with `requires_ack: true`. */
+    message_types: z.array(z.string().min(1)).default(["alert_notification", "drift_notification"]),
+  })
+  .prefault({});
+
+const alertsSchema = z
+  .object({
+    /** The bridge raises its own alerts when an upstream stays down longer than this. */
+    upstream_down_after_seconds: seconds(1).default(60),
+  })
+  .prefault({});
+
+export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
+
+export const configSchema = z
+  .object({
+    server: serverSchema,
+    auth: authSchema,
+    homeassistant: homeAssistantSchema,
+    mqtt: mqttSchema,
+    rooms: roomsSchema,
+    acks: acksSchema,
+    alerts: alertsSchema,
+    /** Where the bridge keeps its generated key, pending acknowledgements and resume state. */
+    data_dir: z.string().min(1).default("./data"),
+    log_level: z.enum(LOG_LEVELS).default("info"),
+    log_format: z.enum(["pretty", "json"]).default("pretty"),
+  });
+
+export type Config = z.infer<typeof configSchema>;
+export type ConfigIssue = { readonly path: string; readonly message: string };
+
+/**
+ * Checks that span several options. They run on the raw input, beside the schema, so that a wrong type in
+ * one place does not hide a missing token in another: every problem is reported at once.
+ */
+export function crossFieldIssues(raw: unknown): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const get = (...path: string[]): unknown =>
+    path.reduce<unknown>((node, key) => (isRecord(node) ? node[key] : undefined), raw);
+  if (get("homeassistant", "url") !== undefined && get("homeassistant", "token") === undefined) {
+    issues.push({
+      path: "homeassistant.token",
+      message: "is required when homeassistant.url is set (a long-lived access token)",
+    });
+  }
+  const keys = get("auth", "api_keys");
+  if (Array.isArray(keys)) {
+    const names = new Set<unknown>();
+    keys.forEach((key, index) => {
+      const name = isRecord(key) ? key.name : undefined;
+      if (name !== undefined && names.has(name)) {
+        issues.push({ path: `auth.api_keys.${index}.name`, message: "is used twice" });
+      }
+      names.add(name);
+    });
+  }
+  const mainPort = get("server", "port") ?? 3001;
+  const occupancyPort = get("server", "occupancy_listener", "port") ?? 8766;
+  if (get("server", "occupancy_listener", "enabled") === true && occupancyPort !== 0 && occupancyPort === mainPort) {
+    issues.push({ path: "server.occupancy_listener.port", message: "must differ from server.port" });
+  }
+  const ingressPort = get("server", "ingress_port");
+  if (typeof ingressPort === "number" && ingressPort !== 0 && ingressPort === mainPort) {
+    issues.push({ path: "server.ingress_port", message: "must differ from server.port" });
+  }
+  return issues;
+}
+
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+/** What config sources may say: any subset of the config, unvalidated. */
+export type ConfigInput = z.input<typeof configSchema>;
+
+/** Paths of values that are secret: masked by `check-config` and never logged. */
+export const SECRET_PATHS: readonly string[] = [
+  "auth.jwt_secret",
+  "auth.api_keys.*.key",
+  "homeassistant.token",
+  "mqtt.password",
+];

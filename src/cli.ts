@@ -12,8 +12,9 @@ import { readSecrets } from "./server/auth/secrets.js";
 /** Exit code for a configuration the bridge refuses to start with. */
 export const EXIT_CONFIG = 2;
 
-const version = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string })
-  .version;
+const version = (
+  JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }
+).version;
 
 interface CommonFlags {
   config?: string;
@@ -28,7 +29,8 @@ interface CommonFlags {
 
 function parsePort(text: string): number {
   const n = Number(text);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError("must be a port number from 0 to 65535");
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new InvalidArgumentError("must be a port number from 0 to 65535");
   return n;
 }
 
@@ -78,17 +80,19 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
 
-  withConfigFlags(program.command("run", { isDefault: true }).description("run the bridge (the default command)")).action(
-    async (flags: CommonFlags) => {
-      const loaded = load(flags);
-      const log = createLogger({ level: loaded.config.log_level, format: loaded.config.log_format });
-      for (const warning of loaded.warnings) log.warn(warning);
-      await runUntilSignal(loaded, log);
-    },
-  );
+  withConfigFlags(
+    program.command("run", { isDefault: true }).description("run the bridge (the default command)"),
+  ).action(async (flags: CommonFlags) => {
+    const loaded = load(flags);
+    const log = createLogger({ level: loaded.config.log_level, format: loaded.config.log_format });
+    for (const warning of loaded.warnings) log.warn(warning);
+    await runUntilSignal(loaded, log);
+  });
 
   withConfigFlags(
-    program.command("check-config").description("print the effective configuration (secrets masked) or every problem"),
+    program
+      .command("check-config")
+      .description("print the effective configuration (secrets masked) or every problem"),
   ).action((flags: CommonFlags) => {
     const loaded = load(flags, false);
     for (const warning of loaded.warnings) process.stderr.write(`warning: ${warning}\n`);
@@ -96,44 +100,66 @@ export function buildProgram(): Command {
     process.stdout.write(`${JSON.stringify(maskSecrets(loaded.config), null, 2)}\n`);
   });
 
-  withConfigFlags(program.command("token").description("mint an HS256 access token for clients of the bridge"))
+  withConfigFlags(
+    program.command("token").description("mint an HS256 access token for clients of the bridge"),
+  )
     .requiredOption("--subject <name>", "who the token is for, e.g. kitchen-tablet")
     .option(
       "--capabilities <list>",
       `comma-separated capabilities (${CAPABILITIES.join(", ")}); default all`,
       (text: string) => {
-        const caps = text.split(",").map((c) => c.trim()).filter(Boolean);
+        const caps = text
+          .split(",")
+          .map((c) => c.trim())
+          .filter(Boolean);
         const unknown = caps.filter((c) => !(CAPABILITIES as readonly string[]).includes(c));
         if (unknown.length > 0) throw new InvalidArgumentError(`unknown capability ${unknown.join(", ")}`);
         return caps;
       },
     )
-    .option("--rooms <list>", "comma-separated room (area) ids the token may see; default all", (text: string) =>
-      text.split(",").map((r) => r.trim()).filter(Boolean),
+    .option(
+      "--rooms <list>",
+      "comma-separated room (area) ids the token may see; default all",
+      (text: string) =>
+        text
+          .split(",")
+          .map((r) => r.trim())
+          .filter(Boolean),
     )
     .option("--expires-in <duration>", "lifetime such as 90s, 15m, 12h, 30d; 'never' for no expiry", "30d")
-    .action(async (flags: CommonFlags & { subject: string; capabilities?: string[]; rooms?: string[]; expiresIn: string }) => {
-      const loaded = load(flags, false);
-      const secret = loaded.config.auth.jwt_secret ?? readSecrets(loaded.config.data_dir)?.jwt_secret;
-      if (secret === undefined) {
-        process.stderr.write(
-          `pma-bridge: no token secret: set auth.jwt_secret, or start the bridge once with data dir ${loaded.config.data_dir} so it generates one.\n`,
-        );
-        process.exit(EXIT_CONFIG);
-      }
-      const expiresInSeconds = flags.expiresIn === "never" ? null : parseDuration(flags.expiresIn);
-      const token = await mintToken(secret, {
-        subject: flags.subject,
-        capabilities: flags.capabilities ?? [...CAPABILITIES],
-        rooms: flags.rooms ?? [],
-        expiresInSeconds,
-      });
-      process.stdout.write(`${token}\n`);
-    });
+    .action(
+      async (
+        flags: CommonFlags & {
+          subject: string;
+          capabilities?: string[];
+          rooms?: string[];
+          expiresIn: string;
+        },
+      ) => {
+        const loaded = load(flags, false);
+        const secret = loaded.config.auth.jwt_secret ?? readSecrets(loaded.config.data_dir)?.jwt_secret;
+        if (secret === undefined) {
+          process.stderr.write(
+            `pma-bridge: no token secret: set auth.jwt_secret, or start the bridge once with data dir ${loaded.config.data_dir} so it generates one.\n`,
+          );
+          process.exit(EXIT_CONFIG);
+        }
+        const expiresInSeconds = flags.expiresIn === "never" ? null : parseDuration(flags.expiresIn);
+        const token = await mintToken(secret, {
+          subject: flags.subject,
+          capabilities: flags.capabilities ?? [...CAPABILITIES],
+          rooms: flags.rooms ?? [],
+          expiresInSeconds,
+        });
+        process.stdout.write(`${token}\n`);
+      },
+    );
 
   program
     .command("demo")
-    .description("run the bridge against a simulated home, an embedded MQTT broker and a prediction publisher")
+    .description(
+      "run the bridge against a simulated home, an embedded MQTT broker and a prediction publisher",
+    )
     .action(() => {
       process.stderr.write("pma-bridge demo: not available yet in this version.\n");
       process.exit(1);

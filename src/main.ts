@@ -20,7 +20,10 @@ export async function startBridge(loaded: LoadedConfig, log: Logger): Promise<Br
   const { config } = loaded;
   const health = new HealthRegistry();
 
-  const main = new HttpListener({ name: "http", host: config.server.host, port: config.server.port }, log.child({ ns: "http" }));
+  const main = new HttpListener(
+    { name: "http", host: config.server.host, port: config.server.port },
+    log.child({ ns: "http" }),
+  );
   main.route("/healthz", healthRoute(health));
 
   if (config.homeassistant.url === undefined && !loaded.addon) {

@@ -3,13 +3,23 @@ import { extname } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { BridgeError, errorMessage } from "../core/errors.js";
-import { type Config, type ConfigIssue, configSchema, crossFieldIssues, isRecord, SECRET_PATHS } from "./schema.js";
+import {
+  type Config,
+  type ConfigIssue,
+  configSchema,
+  crossFieldIssues,
+  isRecord,
+  SECRET_PATHS,
+} from "./schema.js";
 
 export class ConfigError extends BridgeError {
   readonly issues: readonly ConfigIssue[];
 
   constructor(issues: readonly ConfigIssue[]) {
-    super("CONFIG_INVALID", `invalid configuration:\n${issues.map((i) => `  - ${i.path}: ${i.message}`).join("\n")}`);
+    super(
+      "CONFIG_INVALID",
+      `invalid configuration:\n${issues.map((i) => `  - ${i.path}: ${i.message}`).join("\n")}`,
+    );
     this.issues = issues;
   }
 }
@@ -105,7 +115,10 @@ function readConfigFile(file: string, issues: ConfigIssue[]): Record<string, unk
   try {
     value = extname(file).toLowerCase() === ".json" ? JSON.parse(text) : parseYaml(text);
   } catch (error) {
-    issues.push({ path: file, message: `is not valid ${extname(file) === ".json" ? "JSON" : "YAML"}: ${errorMessage(error)}` });
+    issues.push({
+      path: file,
+      message: `is not valid ${extname(file) === ".json" ? "JSON" : "YAML"}: ${errorMessage(error)}`,
+    });
     return undefined;
   }
   if (value === null || value === undefined) return {};
@@ -146,7 +159,10 @@ function dedupe(issues: ConfigIssue[]): ConfigIssue[] {
   });
 }
 
-export function deepMerge(base: Record<string, unknown>, layer: Record<string, unknown>): Record<string, unknown> {
+export function deepMerge(
+  base: Record<string, unknown>,
+  layer: Record<string, unknown>,
+): Record<string, unknown> {
   const out: Record<string, unknown> = { ...base };
   for (const [key, value] of Object.entries(layer)) {
     const current = out[key];
@@ -177,7 +193,9 @@ function unknownKeys(schema: z.ZodType, value: unknown, prefix: string): string[
     });
   }
   if (inner instanceof z.ZodArray && Array.isArray(value)) {
-    return value.flatMap((item, index) => unknownKeys(inner.element as z.ZodType, item, `${prefix}.${index}`));
+    return value.flatMap((item, index) =>
+      unknownKeys(inner.element as z.ZodType, item, `${prefix}.${index}`),
+    );
   }
   return [];
 }
@@ -194,7 +212,8 @@ export function environmentVariables(): EnvVariable[] {
   const walk = (schema: z.ZodType, path: string[]): void => {
     const inner = unwrap(schema);
     if (inner instanceof z.ZodObject) {
-      for (const [key, child] of Object.entries(inner.shape as Record<string, z.ZodType>)) walk(child, [...path, key]);
+      for (const [key, child] of Object.entries(inner.shape as Record<string, z.ZodType>))
+        walk(child, [...path, key]);
       return;
     }
     const name = `PMA_${path.join("_").toUpperCase()}`;
@@ -225,7 +244,10 @@ function configFromEnv(env: NodeJS.ProcessEnv, issues: ConfigIssue[]): Record<st
     if (text === undefined || text === "") return;
     const value = coerce(text, kind);
     if (value === undefined) {
-      issues.push({ path: `${name} (environment)`, message: `cannot be read as ${kind}: ${JSON.stringify(text)}` });
+      issues.push({
+        path: `${name} (environment)`,
+        message: `cannot be read as ${kind}: ${JSON.stringify(text)}`,
+      });
       return;
     }
     setPath(out, path, value);
@@ -251,7 +273,12 @@ function coerce(text: string, kind: EnvVariable["kind"]): unknown {
       return undefined;
     }
     case "list":
-      return text.trim().startsWith("[") ? tryJson(text) : text.split(",").map((s) => s.trim()).filter(Boolean);
+      return text.trim().startsWith("[")
+        ? tryJson(text)
+        : text
+            .split(",")
+            .map((s) => s.trim())
+            .filter(Boolean);
     case "json":
       return tryJson(text);
   }

@@ -6,7 +6,11 @@ import { z } from "zod";
  * Keys are snake_case because that is what Home Assistant users write in add-on options and YAML.
  */
 
-const port = z.number().int().min(0, "must be a port number from 0 to 65535").max(65535, "must be a port number from 0 to 65535");
+const port = z
+  .number()
+  .int()
+  .min(0, "must be a port number from 0 to 65535")
+  .max(65535, "must be a port number from 0 to 65535");
 const seconds = (min = 0) => z.number().min(min);
 const positiveInt = z.number().int().min(1);
 
@@ -42,7 +46,12 @@ const serverSchema = z
     max_connections: positiveInt.default(1000),
     max_connections_per_ip: positiveInt.default(100),
     /** Largest client frame accepted, in bytes. */
-    max_payload_bytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(64 * 1024),
+    max_payload_bytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(16 * 1024 * 1024)
+      .default(64 * 1024),
     heartbeat_interval_seconds: seconds(1).default(30),
     /** Occupancy-dialect clients silent for longer are closed. */
     connection_timeout_seconds: seconds(1).default(300),
@@ -162,20 +171,19 @@ const alertsSchema = z
 
 export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
 
-export const configSchema = z
-  .object({
-    server: serverSchema,
-    auth: authSchema,
-    homeassistant: homeAssistantSchema,
-    mqtt: mqttSchema,
-    rooms: roomsSchema,
-    acks: acksSchema,
-    alerts: alertsSchema,
-    /** Where the bridge keeps its generated key, pending acknowledgements and resume state. */
-    data_dir: z.string().min(1).default("./data"),
-    log_level: z.enum(LOG_LEVELS).default("info"),
-    log_format: z.enum(["pretty", "json"]).default("pretty"),
-  });
+export const configSchema = z.object({
+  server: serverSchema,
+  auth: authSchema,
+  homeassistant: homeAssistantSchema,
+  mqtt: mqttSchema,
+  rooms: roomsSchema,
+  acks: acksSchema,
+  alerts: alertsSchema,
+  /** Where the bridge keeps its generated key, pending acknowledgements and resume state. */
+  data_dir: z.string().min(1).default("./data"),
+  log_level: z.enum(LOG_LEVELS).default("info"),
+  log_format: z.enum(["pretty", "json"]).default("pretty"),
+});
 
 export type Config = z.infer<typeof configSchema>;
 export type ConfigIssue = { readonly path: string; readonly message: string };
@@ -207,7 +215,11 @@ export function crossFieldIssues(raw: unknown): ConfigIssue[] {
   }
   const mainPort = get("server", "port") ?? 3001;
   const occupancyPort = get("server", "occupancy_listener", "port") ?? 8766;
-  if (get("server", "occupancy_listener", "enabled") === true && occupancyPort !== 0 && occupancyPort === mainPort) {
+  if (
+    get("server", "occupancy_listener", "enabled") === true &&
+    occupancyPort !== 0 &&
+    occupancyPort === mainPort
+  ) {
     issues.push({ path: "server.occupancy_listener.port", message: "must differ from server.port" });
   }
   const ingressPort = get("server", "ingress_port");

@@ -170,7 +170,10 @@ export interface PredictionData {
   readonly alternatives: readonly PredictionAlternative[];
   readonly features_used: number | null;
   readonly prediction_made_at: string | null;
-  readonly prediction_metadata: { readonly certainty_level: string | null; readonly [key: string]: JsonValue };
+  readonly prediction_metadata: {
+    readonly certainty_level: string | null;
+    readonly [key: string]: JsonValue;
+  };
 }
 
 export type AlertSeverity = "info" | "warning" | "error" | "critical";

@@ -1,4 +1,11 @@
-import type { Attributes, EntityInfo, EventSourceName, FloorInfo, NewBridgeEvent, RoomInfo } from "./events.js";
+import type {
+  Attributes,
+  EntityInfo,
+  EventSourceName,
+  FloorInfo,
+  NewBridgeEvent,
+  RoomInfo,
+} from "./events.js";
 
 /**
  * Read access to the home model (HA areas = rooms, floors = PMA areas, entities with their effective room).
@@ -21,7 +28,11 @@ export interface HaStateObject {
   readonly attributes: Attributes;
   readonly last_changed?: string;
   readonly last_updated?: string;
-  readonly context?: { readonly id: string; readonly parent_id?: string | null; readonly user_id?: string | null } | null;
+  readonly context?: {
+    readonly id: string;
+    readonly parent_id?: string | null;
+    readonly user_id?: string | null;
+  } | null;
 }
 
 /**
@@ -29,5 +40,9 @@ export interface HaStateObject {
  * the same model and get the same normalised events back.
  */
 export interface StateFeed {
-  applyStateChange(entityId: string, newState: HaStateObject | null, source: EventSourceName): NewBridgeEvent[];
+  applyStateChange(
+    entityId: string,
+    newState: HaStateObject | null,
+    source: EventSourceName,
+  ): NewBridgeEvent[];
 }

@@ -62,7 +62,12 @@ class PrettyStream {
       return this.out.write(line);
     }
     const { time, level, ns, msg, err, ...rest } = record;
-    const parts = [String(time ?? ""), String(level ?? "").toUpperCase().padEnd(5)];
+    const parts = [
+      String(time ?? ""),
+      String(level ?? "")
+        .toUpperCase()
+        .padEnd(5),
+    ];
     if (typeof ns === "string") parts.push(`[${ns}]`);
     parts.push(String(msg ?? ""));
     for (const [key, value] of Object.entries(rest)) {

@@ -42,7 +42,9 @@ export class HttpListener implements Service {
 
   async start(): Promise<void> {
     const server = createServer((req, res) => this.handle(req, res));
-    server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head));
+    server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+      this.upgrade(req, socket, head),
+    );
     server.on("clientError", (_error, socket) => {
       if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
       else socket.destroy();
@@ -72,7 +74,9 @@ export class HttpListener implements Service {
   /** The bound port (useful when configured as 0). */
   port(): number {
     const address = this.server?.address();
-    return typeof address === "object" && address !== null ? (address as AddressInfo).port : this.options.port;
+    return typeof address === "object" && address !== null
+      ? (address as AddressInfo).port
+      : this.options.port;
   }
 
   private displayHost(): string {

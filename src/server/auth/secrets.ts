@@ -23,13 +23,20 @@ export function readSecrets(dataDir: string): GeneratedSecrets | undefined {
     return undefined;
   }
   if (isRecord(parsed) && typeof parsed.api_key === "string" && typeof parsed.jwt_secret === "string") {
-    return { api_key: parsed.api_key, jwt_secret: parsed.jwt_secret, created_at: String(parsed.created_at ?? "") };
+    return {
+      api_key: parsed.api_key,
+      jwt_secret: parsed.jwt_secret,
+      created_at: String(parsed.created_at ?? ""),
+    };
   }
   return undefined;
 }
 
 /** Returns the stored secrets, creating them atomically when absent. `created` tells whether this call made them. */
-export function loadOrCreateSecrets(dataDir: string, now: Date = new Date()): { secrets: GeneratedSecrets; created: boolean } {
+export function loadOrCreateSecrets(
+  dataDir: string,
+  now: Date = new Date(),
+): { secrets: GeneratedSecrets; created: boolean } {
   const existing = readSecrets(dataDir);
   if (existing !== undefined) return { secrets: existing, created: false };
   const secrets: GeneratedSecrets = {

@@ -242,3 +242,34 @@ export const SECRET_PATHS: readonly string[] = [
   "homeassistant.token",
   "mqtt.password",
 ];
+
+// --- Add-on options ---------------------------------------------------------------------------------------
+
+/**
+ * The add-on's `/data/options.json` as a config layer. Its keys are config paths, except two: the Supervisor's
+ * option grammar allows a list of mappings only at the top level, so `config.yaml` spells `auth.api_keys` as
+ * `api_keys` and `rooms.room_map` as `room_map: [{predictor_room, area_id}]`. This moves both into place.
+ */
+export function fromAddonOptions(options: Record<string, unknown>): Record<string, unknown> {
+  const { api_keys: apiKeys, room_map: roomMap, ...config } = options;
+  const section = (key: string): Record<string, unknown> => {
+    const current = config[key];
+    const node = isRecord(current) ? { ...current } : {};
+    config[key] = node;
+    return node;
+  };
+  if (apiKeys !== undefined) section("auth").api_keys = apiKeys;
+  if (roomMap !== undefined) section("rooms").room_map = roomPairsToMap(roomMap);
+  return config;
+}
+
+/** `[{predictor_room, area_id}]` → `{predictor_room: area_id}`; anything else is left for the schema to reject. */
+function roomPairsToMap(value: unknown): unknown {
+  if (!Array.isArray(value)) return value;
+  const pairs = value.map((item) =>
+    isRecord(item) && typeof item.predictor_room === "string"
+      ? ([item.predictor_room, item.area_id] as const)
+      : undefined,
+  );
+  return pairs.every((pair) => pair !== undefined) ? Object.fromEntries(pairs) : value;
+}

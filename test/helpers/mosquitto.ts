@@ -1,0 +1,189 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createConnection, createServer, type Server, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { delimiter, join } from "node:path";
+
+/**
+ * A real MQTT broker for tests: mosquitto on a free loopback port with on-disk persistence (so a restart
+ * keeps QoS 1 sessions and their queued messages), or, when the binary is missing, aedes in-process with a
+ * printed notice. Usage: `const broker = await startBroker(); broker.url; await broker.restart(); await broker.stop();`
+ */
+export interface TestBroker {
+  readonly kind: "mosquitto" | "aedes";
+  readonly url: string;
+  readonly port: number;
+  /** Stops the broker cleanly (sessions are saved) and starts it again on the same port. */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface StartBrokerOptions {
+  /** Extra mosquitto configuration lines (ignored by the aedes fallback). */
+  readonly extraConfig?: readonly string[];
+}
+
+const READY_TIMEOUT_MS = 10_000;
+
+export async function startBroker(options: StartBrokerOptions = {}): Promise<TestBroker> {
+  const binary = findMosquitto();
+  const port = await freePort();
+  if (binary !== undefined) return startMosquitto(binary, port, options.extraConfig ?? []);
+  process.stdout.write(
+    "[pma-bridge tests] mosquitto not found: MQTT tests use the embedded aedes broker instead\n",
+  );
+  return startAedes(port);
+}
+
+function findMosquitto(): string | undefined {
+  const candidates = [
+    "/usr/sbin/mosquitto",
+    ...(process.env.PATH ?? "").split(delimiter).map((d) => join(d, "mosquitto")),
+  ];
+  for (const candidate of candidates) {
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not here; try the next place
+    }
+  }
+  return undefined;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => resolve());
+  });
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (typeof address !== "object" || address === null) throw new Error("could not find a free port");
+  return address.port;
+}
+
+async function waitForPort(port: number, exited: () => string | undefined): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  for (;;) {
+    const failure = exited();
+    if (failure !== undefined) throw new Error(failure);
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = createConnection({ port, host: "127.0.0.1" });
+      socket.once("connect", () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once("error", () => resolve(false));
+    });
+    if (open) return;
+    if (Date.now() > deadline)
+      throw new Error(`broker did not listen on port ${port} within ${READY_TIMEOUT_MS} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+async function startMosquitto(
+  binary: string,
+  port: number,
+  extraConfig: readonly string[],
+): Promise<TestBroker> {
+  const dir = mkdtempSync(join(tmpdir(), "pma-mosquitto-"));
+  const configFile = join(dir, "mosquitto.conf");
+  const lines = [
+    `listener ${port} 127.0.0.1`,
+    "allow_anonymous true",
+    "persistence true",
+    `persistence_location ${dir}/`,
+    "log_dest stderr",
+    "log_type error",
+    "log_type warning",
+    // Running as root, mosquitto would switch to the `mosquitto` user, which cannot write the temp dir.
+    ...(process.getuid?.() === 0 ? ["user root"] : []),
+    ...extraConfig,
+  ];
+  writeFileSync(configFile, `${lines.join("\n")}\n`);
+
+  let child: ChildProcess | undefined;
+  let stderr = "";
+  const launch = async (): Promise<void> => {
+    const proc = spawn(binary, ["-c", configFile], { stdio: ["ignore", "ignore", "pipe"] });
+    child = proc;
+    let exitedWith: string | undefined;
+    proc.stderr?.on("data", (chunk: Buffer) => {
+      stderr = (stderr + chunk.toString()).slice(-4000);
+    });
+    proc.once("exit", (code, signal) => {
+      exitedWith = `mosquitto exited (code ${code}, signal ${signal}): ${stderr}`;
+    });
+    await waitForPort(port, () => exitedWith);
+  };
+  const halt = async (): Promise<void> => {
+    const proc = child;
+    child = undefined;
+    if (proc === undefined || proc.exitCode !== null || proc.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => proc.once("exit", () => resolve()));
+    proc.kill("SIGTERM");
+    const timer = setTimeout(() => proc.kill("SIGKILL"), 5_000);
+    await exited;
+    clearTimeout(timer);
+  };
+
+  await launch();
+  return {
+    kind: "mosquitto",
+    url: `mqtt://127.0.0.1:${port}`,
+    port,
+    restart: async () => {
+      await halt();
+      await launch();
+    },
+    stop: async () => {
+      await halt();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function startAedes(port: number): Promise<TestBroker> {
+  const { Aedes } = await import("aedes");
+  // One broker instance across restarts: its in-memory persistence plays the part of mosquitto's disk.
+  const aedes = await Aedes.createBroker();
+  let server: Server | undefined;
+  const sockets = new Set<Socket>();
+  const listen = async (): Promise<void> => {
+    const next = createServer((socket) => {
+      sockets.add(socket);
+      socket.once("close", () => sockets.delete(socket));
+      aedes.handle(socket);
+    });
+    server = next;
+    await new Promise<void>((resolve, reject) => {
+      next.once("error", reject);
+      next.listen(port, "127.0.0.1", () => resolve());
+    });
+  };
+  const close = async (): Promise<void> => {
+    const current = server;
+    server = undefined;
+    if (current === undefined) return;
+    await new Promise<void>((resolve) => {
+      current.close(() => resolve());
+      for (const socket of sockets) socket.destroy();
+    });
+  };
+  await listen();
+  return {
+    kind: "aedes",
+    url: `mqtt://127.0.0.1:${port}`,
+    port,
+    restart: async () => {
+      await close();
+      await listen();
+    },
+    stop: async () => {
+      await close();
+      await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    },
+  };
+}

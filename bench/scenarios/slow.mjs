@@ -1,0 +1,66 @@
+/**
+ * Scenario 5, slow clients: the bridge's fan-out latency for healthy clients, first with every client
+ * reading, then while every tenth client has stopped reading (its socket paused, so the kernel buffers
+ * fill and the bridge sees back-pressure). Same clients, same rate, same process.
+ */
+import { numberFromEnv } from "../lib/env.mjs";
+import { planClients } from "../lib/mix.mjs";
+import { measureStep, SCRIPTS, startHa, startServer } from "../lib/processes.mjs";
+import { printTable, ratio } from "../lib/report.mjs";
+import { Child } from "../lib/rpc.mjs";
+
+export const TARGET_P99_RATIO = 1.2;
+
+export async function slowClients() {
+  const settings = {
+    clients: numberFromEnv("BENCH_CLIENTS", 1000),
+    rate: numberFromEnv("BENCH_SLOW_RATE", 500),
+    seconds: numberFromEnv("BENCH_SLOW_SECONDS", 8),
+    stride: 10,
+    entities: numberFromEnv("BENCH_HOME_ENTITIES", 2000),
+  };
+  const ha = await startHa({ entities: settings.entities });
+  const plan = planClients(settings.clients, ha.home);
+  const rows = [];
+  try {
+    const server = await startServer("bridge", ha);
+    const clients = new Child(SCRIPTS.clients);
+    try {
+      await clients.call("connect", { baseUrl: server.baseUrl, plan, token: server.token });
+      await measureStep({ server, clients, ha, rate: settings.rate, seconds: 1 });
+      rows.push({ phase: "all reading", ...(await measureStep({ server, clients, ha, ...settings })) });
+      const { paused } = await clients.call("pause", { stride: settings.stride });
+      rows.push({
+        phase: `${paused} stopped reading`,
+        ...(await measureStep({ server, clients, ha, ...settings })),
+      });
+    } finally {
+      await clients.close();
+      await server.child.close();
+    }
+  } finally {
+    await ha.child.close();
+  }
+  const [healthy, slow] = rows;
+  const p99Ratio = ratio(slow?.latency_ms.p99, healthy?.latency_ms.p99);
+  printTable(
+    `Slow clients: healthy clients' latency at ${settings.rate} HA ev/s while 10% stop reading (target p99 ratio ≤ ${TARGET_P99_RATIO})`,
+    [
+      ["phase", (r) => r.phase],
+      ["delivered/s", (r) => r.delivered_per_s],
+      ["p50 ms", (r) => r.latency_ms.p50],
+      ["p99 ms", (r) => r.latency_ms.p99],
+      ["max ms", (r) => r.latency_ms.max],
+      ["missing (healthy)", (r) => r.missing],
+      ["drops", (r) => r.queue?.dropped ?? null],
+      ["conflated", (r) => r.queue?.conflated ?? null],
+      ["closed", (r) => r.clients_closed],
+      ["RSS MiB", (r) => r.rss_mib],
+    ],
+    rows,
+  );
+  process.stdout.write(
+    `healthy p99 with slow clients ÷ without: ${p99Ratio === null ? "-" : p99Ratio.toFixed(2)}\n`,
+  );
+  return { settings, rows, p99_ratio: p99Ratio, target_p99_ratio: TARGET_P99_RATIO };
+}

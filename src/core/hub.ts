@@ -1,0 +1,135 @@
+import { randomUUID } from "node:crypto";
+import type { BridgeEvent, EventSink, NewBridgeEvent } from "./events.js";
+import type { EncodedEvent, EventEncoder, HubClient } from "./hub/encoded-event.js";
+import { eventKeys, SubscriptionIndex } from "./hub/subscription-index.js";
+import type { Service } from "./lifecycle.js";
+import type { Logger } from "./logger.js";
+
+export interface HubStats {
+  readonly published: number;
+  readonly delivered: number;
+  /** `encode` calls per dialect: at most one per event and dialect. */
+  readonly encodes: Readonly<Record<string, number>>;
+  /** Distinct frames rendered per dialect (one per event and view). */
+  readonly renders: Readonly<Record<string, number>>;
+}
+
+export type EventListener = (event: BridgeEvent) => void;
+
+export interface HubOptions {
+  readonly log: Logger;
+  /** For tests: a fixed epoch. Normally a random id per bridge start. */
+  readonly epoch?: string;
+}
+
+/**
+ * Numbers every event (`seq`, strictly increasing within an `epoch`), finds its recipients through the
+ * subscription index, and hands each dialect's encoding of it (made once) to every recipient of that dialect.
+ */
+export class Hub implements EventSink, Service {
+  readonly name = "hub";
+  readonly epoch: string;
+  private seq = 0;
+  private readonly index = new SubscriptionIndex<HubClient>();
+  private readonly listeners = new Set<EventListener>();
+  private readonly log: Logger;
+  private published = 0;
+  private delivered = 0;
+  private readonly encodes: Record<string, number> = {};
+  private readonly renders: Record<string, number> = {};
+
+  constructor(options: HubOptions) {
+    this.log = options.log;
+    this.epoch = options.epoch ?? randomUUID();
+  }
+
+  start(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  stop(): Promise<void> {
+    this.listeners.clear();
+    return Promise.resolve();
+  }
+
+  /** The last `seq` assigned (0 before the first event). */
+  lastSeq(): number {
+    return this.seq;
+  }
+
+  /** Adds or re-indexes a client under the keys it may match (see `subscription-index.ts`). */
+  subscribe(client: HubClient, keys: Iterable<string>): void {
+    this.index.set(client, keys);
+  }
+
+  unsubscribe(client: HubClient): void {
+    this.index.delete(client);
+  }
+
+  /** Observers of every numbered event (the replay ring, MQTT out), called before delivery. */
+  onEvent(listener: EventListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  publish(input: NewBridgeEvent): void {
+    this.seq += 1;
+    const event = { ...input, seq: this.seq, epoch: this.epoch } as BridgeEvent;
+    this.published += 1;
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch (error) {
+        this.log.error({ err: error, seq: event.seq }, "event listener failed");
+      }
+    }
+    const byEncoder = new Map<EventEncoder, EncodedEvent | null>();
+    for (const client of this.index.candidates(eventKeys(event))) {
+      if (!client.matches(event)) continue;
+      let encoded = byEncoder.get(client.encoder);
+      if (encoded === undefined) {
+        encoded = this.encode(client.encoder, event);
+        byEncoder.set(client.encoder, encoded);
+      }
+      if (encoded === null) continue;
+      try {
+        client.deliver(encoded);
+        this.delivered += 1;
+      } catch (error) {
+        this.log.error({ err: error, seq: event.seq }, "delivery failed");
+      }
+    }
+  }
+
+  /** Lets dialects report rendered frames into the hub's counters. */
+  countRender(dialect: string): void {
+    this.renders[dialect] = (this.renders[dialect] ?? 0) + 1;
+  }
+
+  stats(): HubStats {
+    return {
+      published: this.published,
+      delivered: this.delivered,
+      encodes: { ...this.encodes },
+      renders: { ...this.renders },
+    };
+  }
+
+  get subscriberCount(): number {
+    return this.index.size;
+  }
+
+  get indexBucketCount(): number {
+    return this.index.bucketCount;
+  }
+
+  private encode(encoder: EventEncoder, event: BridgeEvent): EncodedEvent | null {
+    this.encodes[encoder.dialect] = (this.encodes[encoder.dialect] ?? 0) + 1;
+    try {
+      return encoder.encode(event);
+    } catch (error) {
+      this.log.error({ err: error, seq: event.seq, dialect: encoder.dialect }, "encoding failed");
+      return null;
+    }
+  }
+}

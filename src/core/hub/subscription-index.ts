@@ -1,0 +1,91 @@
+import type { BridgeEvent } from "../events.js";
+
+/**
+ * Index keys an event can be found under. A subscriber registers the keys it could possibly match; on publish
+ * the hub looks only at the subscribers under the event's keys, so an event costs work proportional to the
+ * clients it may reach, never to every connected client.
+ */
+export function eventKeys(event: BridgeEvent): string[] {
+  const keys = [kindKey(event.kind)];
+  if (event.ha_event_type !== undefined) keys.push(typeKey(event.ha_event_type));
+  if (event.entity_id !== undefined) keys.push(entityKey(event.entity_id));
+  const room = eventRoom(event);
+  if (room !== null) keys.push(roomKey(room));
+  return keys;
+}
+
+export const kindKey = (kind: string): string => `kind:${kind}`;
+export const typeKey = (haEventType: string): string => `type:${haEventType}`;
+export const entityKey = (entityId: string): string => `entity:${entityId}`;
+export const roomKey = (roomId: string): string => `room:${roomId}`;
+
+/** The room an event concerns: its own `room_id`, or the room a room event describes. */
+export function eventRoom(event: BridgeEvent): string | null {
+  if (event.room_id !== undefined && event.room_id !== null) return event.room_id;
+  if (event.kind === "room_added" || event.kind === "room_updated" || event.kind === "room_removed") {
+    return event.data.room.id;
+  }
+  return null;
+}
+
+/** key → subscribers, with the reverse map so that re-indexing a subscriber touches only its own keys. */
+export class SubscriptionIndex<S> {
+  private readonly buckets = new Map<string, Set<S>>();
+  private readonly keysOf = new Map<S, ReadonlySet<string>>();
+
+  /** Replaces the keys a subscriber is indexed under. */
+  set(subscriber: S, keys: Iterable<string>): void {
+    const next = new Set(keys);
+    const previous = this.keysOf.get(subscriber);
+    if (previous !== undefined) {
+      for (const key of previous) if (!next.has(key)) this.removeFromBucket(key, subscriber);
+    }
+    for (const key of next) {
+      if (previous?.has(key) === true) continue;
+      let bucket = this.buckets.get(key);
+      if (bucket === undefined) {
+        bucket = new Set();
+        this.buckets.set(key, bucket);
+      }
+      bucket.add(subscriber);
+    }
+    this.keysOf.set(subscriber, next);
+  }
+
+  delete(subscriber: S): void {
+    const previous = this.keysOf.get(subscriber);
+    if (previous === undefined) return;
+    for (const key of previous) this.removeFromBucket(key, subscriber);
+    this.keysOf.delete(subscriber);
+  }
+
+  /** Every subscriber indexed under any of `keys`, each once. */
+  candidates(keys: readonly string[]): Set<S> {
+    const found = new Set<S>();
+    for (const key of keys) {
+      const bucket = this.buckets.get(key);
+      if (bucket !== undefined) for (const subscriber of bucket) found.add(subscriber);
+    }
+    return found;
+  }
+
+  keys(subscriber: S): ReadonlySet<string> {
+    return this.keysOf.get(subscriber) ?? new Set();
+  }
+
+  get size(): number {
+    return this.keysOf.size;
+  }
+
+  /** Number of index buckets; exposed so tests can prove that unsubscribing leaves nothing behind. */
+  get bucketCount(): number {
+    return this.buckets.size;
+  }
+
+  private removeFromBucket(key: string, subscriber: S): void {
+    const bucket = this.buckets.get(key);
+    if (bucket === undefined) return;
+    bucket.delete(subscriber);
+    if (bucket.size === 0) this.buckets.delete(key);
+  }
+}

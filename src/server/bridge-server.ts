@@ -1,0 +1,349 @@
+import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
+import { type RawData, type WebSocket, WebSocketServer } from "ws";
+import type { Config } from "../config/schema.js";
+import type { HealthRegistry } from "../core/health.js";
+import type { HomeDirectory } from "../core/home.js";
+import type { Hub } from "../core/hub.js";
+import type { Service } from "../core/lifecycle.js";
+import type { Logger } from "../core/logger.js";
+import { AckTracker } from "./acks.js";
+import { AuthError, Authenticator } from "./auth/authenticator.js";
+import { FailedAuthLimiter } from "./auth/failed-auth.js";
+import type { Principal } from "./auth/principal.js";
+import { CloseCode, type Connection, type ConnectionContext } from "./connection.js";
+import { type HttpListener, sendJson } from "./http.js";
+import { ServerMetrics } from "./metrics.js";
+import { OccupancyEncoder } from "./occupancy/encoder.js";
+import { type Endpoint, parseEndpointPath } from "./occupancy/protocol.js";
+import { OccupancySession } from "./occupancy/session.js";
+import { PmaEncoder } from "./pma/encoder.js";
+import { PmaSession } from "./pma/session.js";
+
+export interface BridgeServerOptions {
+  readonly config: Config;
+  readonly hub: Hub;
+  readonly health: HealthRegistry;
+  /** Absent when no Home Assistant is configured: room names fall back to ids, occupancy to null. */
+  readonly home?: HomeDirectory | undefined;
+  readonly log: Logger;
+  /** Where the generated key lives; `config.data_dir` by default. */
+  readonly dataDir?: string;
+  readonly version?: string;
+}
+
+export const HEALTH_COMPONENT = "websocket";
+const CLIENT_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
+
+function packageVersion(): string {
+  try {
+    const text = readFileSync(new URL("../../package.json", import.meta.url), "utf8");
+    return (JSON.parse(text) as { version?: string }).version ?? "unknown";
+  } catch {
+    return "unknown";
+  }
+}
+
+function toBuffer(data: RawData): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.from(data);
+}
+
+/**
+ * The bridge's WebSocket server: both dialects on every listener it is attached to (`/ws` = pma, the
+ * occupancy paths = occupancy, anything else 404), the connection limits, the shared ping sweep, heartbeat
+ * and housekeeping timers (one each, not one per connection), and the metrics/clients HTTP endpoints.
+ */
+export class BridgeServer implements Service {
+  readonly name = "websocket-server";
+  readonly metrics: ServerMetrics;
+  readonly acks = new AckTracker();
+  private readonly config: Config;
+  private readonly log: Logger;
+  private readonly wss: WebSocketServer;
+  private readonly auth: Authenticator;
+  private readonly failedAuth: FailedAuthLimiter;
+  private readonly ctx: ConnectionContext;
+  private readonly pmaEncoder: PmaEncoder;
+  private readonly occupancyEncoder: OccupancyEncoder;
+  private readonly connections = new Map<string, Connection>();
+  private readonly perIp = new Map<string, number>();
+  private readonly timers: NodeJS.Timeout[] = [];
+  private started = false;
+
+  constructor(private readonly options: BridgeServerOptions) {
+    const { config, hub, log } = options;
+    this.config = config;
+    this.log = log;
+    this.metrics = new ServerMetrics(() => this.connectionCounts());
+    this.auth = new Authenticator(config.auth, options.dataDir ?? config.data_dir, log);
+    this.failedAuth = new FailedAuthLimiter(
+      config.server.failed_auth.max_attempts,
+      config.server.failed_auth.window_seconds * 1000,
+    );
+    const countRender = (dialect: string): void => hub.countRender(dialect);
+    this.pmaEncoder = new PmaEncoder(countRender);
+    this.occupancyEncoder = new OccupancyEncoder(
+      countRender,
+      options.home,
+      new Set(config.acks.message_types),
+    );
+    this.ctx = {
+      config,
+      hub,
+      auth: this.auth,
+      failedAuth: this.failedAuth,
+      acks: this.acks,
+      metrics: this.metrics,
+      home: options.home,
+      log,
+      version: options.version ?? packageVersion(),
+    };
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: config.server.max_payload_bytes,
+      perMessageDeflate: false,
+      clientTracking: false,
+    });
+    options.health.register(HEALTH_COMPONENT);
+  }
+
+  /** Serves both dialects and the metrics endpoints on a listener. Call before the listener starts. */
+  attach(listener: HttpListener): void {
+    listener.onUpgrade((req, socket, head, url) => this.upgrade(req, socket, head, url));
+    const metrics = this.adminRoute((_req, res) => sendJson(res, 200, this.metricsReport()));
+    listener.route("/api/v1/websocket/metrics", metrics);
+    listener.route("/api/v1/websocket/stats", metrics);
+    listener.route(
+      "/api/v1/websocket/clients",
+      this.adminRoute((_req, res) =>
+        sendJson(res, 200, { clients: [...this.connections.values()].map((c) => c.summary()) }),
+      ),
+    );
+    listener.route(
+      "/metrics",
+      this.adminRoute(async (_req, res) => {
+        const text = await this.metrics.registry.metrics();
+        res.writeHead(200, {
+          "Content-Type": this.metrics.registry.contentType,
+          "Cache-Control": "no-store",
+        });
+        res.end(text);
+      }),
+    );
+  }
+
+  start(): Promise<void> {
+    this.auth.init();
+    const s = this.config.server;
+    const every = (ms: number, task: () => void): void => {
+      const timer = setInterval(task, Math.max(10, ms));
+      timer.unref();
+      this.timers.push(timer);
+    };
+    every(s.ping_interval_seconds * 1000, () => this.pingSweep());
+    every(s.heartbeat_interval_seconds * 1000, () => this.heartbeats());
+    every(
+      Math.min(1000, (s.queue.stuck_timeout_seconds * 1000) / 4, (s.connection_timeout_seconds * 1000) / 4),
+      () => this.housekeeping(),
+    );
+    this.started = true;
+    this.options.health.set(HEALTH_COMPONENT, true);
+    return Promise.resolve();
+  }
+
+  async stop(): Promise<void> {
+    this.started = false;
+    for (const timer of this.timers.splice(0)) clearInterval(timer);
+    for (const connection of this.connections.values())
+      connection.close(CloseCode.GoingAway, "server shutting down");
+    this.connections.clear();
+    this.perIp.clear();
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+  }
+
+  clients(): readonly Connection[] {
+    return [...this.connections.values()];
+  }
+
+  private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL): void {
+    socket.on("error", () => socket.destroy());
+    const endpoint: Endpoint | "pma" | null =
+      url.pathname === "/ws" ? "pma" : parseEndpointPath(url.pathname);
+    if (endpoint === null || !this.started) {
+      this.metrics.add("rejected_connections");
+      const status = endpoint === null ? "404 Not Found" : "503 Service Unavailable";
+      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      return;
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req, url, endpoint));
+  }
+
+  private accept(ws: WebSocket, req: IncomingMessage, url: URL, endpoint: Endpoint | "pma"): void {
+    const ip = req.socket.remoteAddress ?? "unknown";
+    const { max_connections, max_connections_per_ip } = this.config.server;
+    if (this.connections.size >= max_connections) {
+      this.metrics.add("rejected_connections");
+      ws.close(
+        CloseCode.TryAgainLater,
+        `server is at its connection limit (${max_connections}); retry later`,
+      );
+      return;
+    }
+    if ((this.perIp.get(ip) ?? 0) >= max_connections_per_ip) {
+      this.metrics.add("rejected_connections");
+      ws.close(
+        CloseCode.PolicyViolation,
+        `too many connections from your address (limit ${max_connections_per_ip})`,
+      );
+      return;
+    }
+    const requested = url.searchParams.get("client_id");
+    const id =
+      requested !== null && CLIENT_ID.test(requested) && !this.connections.has(requested)
+        ? requested
+        : randomUUID();
+    const connection: Connection =
+      endpoint === "pma"
+        ? new PmaSession(id, ws, this.ctx, ip, this.pmaEncoder)
+        : new OccupancySession(id, ws, this.ctx, ip, this.occupancyEncoder, endpoint);
+    this.connections.set(id, connection);
+    this.perIp.set(ip, (this.perIp.get(ip) ?? 0) + 1);
+    ws.on("message", (data, isBinary) => connection.receive(toBuffer(data), isBinary));
+    ws.on("pong", () => {
+      connection.alive = true;
+    });
+    ws.on("error", (error) => this.log.debug({ err: error, client: id }, "client socket error"));
+    ws.on("close", () => {
+      connection.dispose();
+      if (this.connections.get(id) === connection) this.connections.delete(id);
+      const left = (this.perIp.get(ip) ?? 1) - 1;
+      if (left <= 0) this.perIp.delete(ip);
+      else this.perIp.set(ip, left);
+    });
+    connection.open(url.searchParams).catch((error: unknown) => {
+      this.log.error({ err: error, client: id }, "opening connection failed");
+      connection.close(1011, "internal error");
+    });
+  }
+
+  /** One sweep for every connection: a peer that did not answer the previous ping is gone. */
+  private pingSweep(): void {
+    for (const connection of this.connections.values()) {
+      if (!connection.alive) {
+        this.metrics.add("dead_peers_terminated");
+        connection.terminate();
+        continue;
+      }
+      connection.alive = false;
+      connection.ping();
+    }
+  }
+
+  private heartbeats(): void {
+    for (const connection of this.connections.values()) {
+      if (connection instanceof OccupancySession) connection.heartbeat();
+    }
+  }
+
+  private housekeeping(): void {
+    const now = Date.now();
+    const s = this.config.server;
+    for (const connection of this.connections.values()) {
+      if (connection.queue.stuckFor() > s.queue.stuck_timeout_seconds * 1000) {
+        this.metrics.add("slow_consumer_closes");
+        connection.close(CloseCode.SlowConsumer, "slow consumer: reconnect and resume with last_seq");
+        continue;
+      }
+      if (
+        connection instanceof OccupancySession &&
+        now - connection.lastSeen > s.connection_timeout_seconds * 1000
+      ) {
+        this.metrics.add("inactivity_closes");
+        connection.close(CloseCode.InactivityTimeout, "inactivity timeout: send heartbeat messages");
+        continue;
+      }
+      connection.queue.flush();
+    }
+    this.failedAuth.prune();
+  }
+
+  private connectionCounts(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const c of this.connections.values()) {
+      const endpoint = c.endpoint.startsWith("/ws/room/") ? "/ws/room/{room_id}" : c.endpoint;
+      const key = `${c.dialect} ${endpoint}`;
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+    }
+    return counts;
+  }
+
+  private metricsReport(): Record<string, unknown> {
+    const byDialect: Record<string, number> = { pma: 0, occupancy: 0 };
+    const byEndpoint: Record<string, number> = {};
+    for (const [key, count] of this.connectionCounts()) {
+      const [dialect = "", endpoint = ""] = key.split(" ");
+      byDialect[dialect] = (byDialect[dialect] ?? 0) + count;
+      byEndpoint[endpoint] = (byEndpoint[endpoint] ?? 0) + count;
+    }
+    const hub = this.options.hub;
+    return {
+      uptime_seconds: (Date.now() - this.metrics.startedAt) / 1000,
+      started_at: new Date(this.metrics.startedAt).toISOString(),
+      connected_clients: this.connections.size,
+      connections: { total: this.connections.size, by_dialect: byDialect, by_endpoint: byEndpoint },
+      ...this.metrics.snapshot(),
+      pending_acks: this.acks.totalPending,
+      epoch: hub.epoch,
+      last_seq: hub.lastSeq(),
+      events: hub.stats(),
+    };
+  }
+
+  /** HTTP routes that need a credential with the `admin` capability (`Authorization: Bearer` or `X-API-Key`). */
+  private adminRoute(
+    handler: (req: IncomingMessage, res: ServerResponse) => void | Promise<void>,
+  ): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+    return async (req, res) => {
+      const principal = await this.httpPrincipal(req);
+      if (principal === null) {
+        res.setHeader("WWW-Authenticate", 'Bearer realm="pma-bridge"');
+        sendJson(res, 401, {
+          error: "unauthorized",
+          message: "send an API key or token with the admin capability",
+        });
+        return;
+      }
+      if (!principal.capabilities.has("admin")) {
+        sendJson(res, 403, { error: "forbidden", message: "the admin capability is required" });
+        return;
+      }
+      await handler(req, res);
+    };
+  }
+
+  private async httpPrincipal(req: IncomingMessage): Promise<Principal | null> {
+    const header = req.headers.authorization;
+    const bearer =
+      typeof header === "string" && /^Bearer\s+/i.test(header)
+        ? header.replace(/^Bearer\s+/i, "")
+        : undefined;
+    const apiKey = req.headers["x-api-key"];
+    const credential = bearer ?? (typeof apiKey === "string" ? apiKey : undefined);
+    if (credential === undefined || credential === "") return null;
+    const ip = req.socket.remoteAddress ?? "unknown";
+    const delay = this.failedAuth.delayMs(ip);
+    if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+    try {
+      return await this.auth.authenticate({ token: credential });
+    } catch (error) {
+      if (!(error instanceof AuthError)) throw error;
+      this.failedAuth.recordFailure(ip);
+      this.metrics.add("auth_failures");
+      return null;
+    }
+  }
+}

@@ -1,0 +1,263 @@
+import type { WebSocket } from "ws";
+import type { Config } from "../config/schema.js";
+import type { BridgeEvent, JsonValue } from "../core/events.js";
+import type { HomeDirectory } from "../core/home.js";
+import type { EncodedEvent, EventEncoder, HubClient } from "../core/hub/encoded-event.js";
+import type { Hub } from "../core/hub.js";
+import type { Logger } from "../core/logger.js";
+import type { AckTracker } from "./acks.js";
+import type { Authenticator, Credential } from "./auth/authenticator.js";
+import { AuthError } from "./auth/authenticator.js";
+import type { FailedAuthLimiter } from "./auth/failed-auth.js";
+import type { Principal } from "./auth/principal.js";
+import type { ServerMetrics } from "./metrics.js";
+import { type OutboundMessage, OutboundQueue } from "./outbound-queue.js";
+import { type RateVerdict, TokenBucket } from "./rate-limit.js";
+
+export type DialectName = "pma" | "occupancy";
+
+/** Everything a connection shares with the server. */
+export interface ConnectionContext {
+  readonly config: Config;
+  readonly hub: Hub;
+  readonly auth: Authenticator;
+  readonly failedAuth: FailedAuthLimiter;
+  readonly acks: AckTracker;
+  readonly metrics: ServerMetrics;
+  readonly home: HomeDirectory | undefined;
+  readonly log: Logger;
+  /** The bridge's version, announced in welcomes. */
+  readonly version: string;
+}
+
+/** Close codes the server uses; documented in docs/protocol.md. */
+export const CloseCode = {
+  GoingAway: 1001,
+  PolicyViolation: 1008,
+  TryAgainLater: 1013,
+  InactivityTimeout: 4000,
+  SlowConsumer: 4008,
+} as const;
+
+export interface ClientSummary {
+  readonly id: string;
+  readonly dialect: DialectName;
+  readonly endpoint: string;
+  readonly subject: string | null;
+  readonly remote_address: string;
+  readonly subscriptions: JsonValue;
+  readonly queue_depth: number;
+  readonly queued_bytes: number;
+  readonly pending_acks: number;
+  readonly connected_since: string;
+  readonly messages_sent: number;
+  readonly dropped: number;
+  readonly conflated: number;
+}
+
+/** Dialect-specific codes for the errors the shared inbound path raises. */
+export interface InboundErrorCodes {
+  readonly invalidFormat: string;
+  readonly rateLimited: string;
+}
+
+/**
+ * What both dialects share: the socket, the outbound queue every send goes through, the inbound rate limit,
+ * in-order handling of client messages, and the principal. Dialects add parsing, encoding and selection.
+ */
+export abstract class Connection implements HubClient {
+  abstract readonly dialect: DialectName;
+  abstract readonly encoder: EventEncoder;
+  abstract readonly endpoint: string;
+  protected abstract readonly errorCodes: InboundErrorCodes;
+
+  readonly connectedAt = new Date();
+  lastSeen = Date.now();
+  /** Cleared by the ping sweep, set again by the peer's pong. */
+  alive = true;
+  principal: Principal | null = null;
+  readonly queue: OutboundQueue;
+  private readonly bucket: TokenBucket;
+  private rejecting = false;
+  private chain: Promise<void> = Promise.resolve();
+  private closed = false;
+
+  constructor(
+    readonly id: string,
+    protected readonly ws: WebSocket,
+    protected readonly ctx: ConnectionContext,
+    readonly remoteAddress: string,
+  ) {
+    const { queue, rate_limit } = ctx.config.server;
+    this.queue = new OutboundQueue(
+      {
+        get bufferedAmount() {
+          return ws.bufferedAmount;
+        },
+        send: (frame, done) => {
+          ctx.metrics.add("messages_out");
+          ctx.metrics.add("bytes_out", frame.length);
+          ws.send(frame, { binary: false }, done);
+        },
+      },
+      { maxMessages: queue.max_messages, maxBytes: queue.max_bytes, softLimitBytes: 256 * 1024 },
+      (what) => ctx.metrics.add(what),
+    );
+    this.bucket = new TokenBucket(rate_limit.messages_per_minute, rate_limit.warn_ratio);
+  }
+
+  abstract matches(event: BridgeEvent): boolean;
+  abstract deliver(encoded: EncodedEvent): void;
+  /** Sent right after the upgrade. */
+  abstract open(query: URLSearchParams): Promise<void>;
+  protected abstract handle(message: unknown): Promise<void>;
+  protected abstract isExempt(message: unknown): boolean;
+  protected abstract sendMessage(type: string, data: Record<string, unknown>): void;
+  abstract sendError(code: string, message: string, details?: Record<string, unknown>): void;
+  protected abstract subscriptions(): JsonValue;
+  protected abstract indexKeys(): string[];
+
+  /** Re-indexes this client in the hub after its subscriptions or principal changed. */
+  protected reindex(): void {
+    if (!this.closed) this.ctx.hub.subscribe(this, this.indexKeys());
+  }
+
+  /** Queues a control message (replies, heartbeats). */
+  protected push(message: OutboundMessage): void {
+    this.queue.push(message);
+  }
+
+  protected pushJson(value: unknown): void {
+    this.push({
+      frame: Buffer.from(JSON.stringify(value)),
+      seq: null,
+      conflationKey: null,
+      requiresAck: false,
+    });
+  }
+
+  /** One inbound frame: counted, parsed, rate-limited, then handled in arrival order. */
+  receive(data: Buffer, isBinary: boolean): void {
+    this.lastSeen = Date.now();
+    this.ctx.metrics.add("messages_in");
+    this.ctx.metrics.add("bytes_in", data.length);
+    let message: unknown;
+    let parsed = false;
+    if (!isBinary) {
+      try {
+        message = JSON.parse(data.toString("utf8"));
+        parsed = true;
+      } catch {
+        parsed = false;
+      }
+    }
+    if (!(parsed && this.isExempt(message)) && !this.admit(this.bucket.take())) return;
+    if (isBinary) {
+      this.sendError(this.errorCodes.invalidFormat, "binary frames are not supported; send JSON text frames");
+      return;
+    }
+    if (!parsed) {
+      this.sendError(this.errorCodes.invalidFormat, "message is not valid JSON");
+      return;
+    }
+    this.chain = this.chain
+      .then(() => (this.closed ? undefined : this.handle(message)))
+      .catch((error: unknown) => {
+        this.ctx.log.error({ err: error, client: this.id }, "message handling failed");
+        this.sendError(this.errorCodes.invalidFormat, "the message could not be handled");
+      });
+  }
+
+  private admit(verdict: RateVerdict): boolean {
+    if (verdict.kind === "ok") {
+      this.rejecting = false;
+      return true;
+    }
+    const body = {
+      max_messages_per_minute: this.bucket.capacity,
+      current_count: verdict.used,
+      reset_time: new Date(verdict.resetAt).toISOString(),
+    };
+    if (verdict.kind === "warn") {
+      this.sendMessage("rate_limit_warning", { message: "Approaching the rate limit", ...body });
+      return true;
+    }
+    this.ctx.metrics.add("rate_limit_hits");
+    // One error per burst of rejections, so a flood cannot make the server flood back.
+    if (!this.rejecting) {
+      this.rejecting = true;
+      this.sendError(this.errorCodes.rateLimited, "Rate limit exceeded: message rejected", body);
+    }
+    return false;
+  }
+
+  /** Checks a credential, slowing down addresses with recent failures. */
+  protected async authenticate(credential: Credential): Promise<Principal> {
+    const delay = this.ctx.failedAuth.delayMs(this.remoteAddress);
+    if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+    try {
+      return await this.ctx.auth.authenticate(credential);
+    } catch (error) {
+      if (error instanceof AuthError) {
+        this.ctx.failedAuth.recordFailure(this.remoteAddress);
+        this.ctx.metrics.add("auth_failures");
+      }
+      throw error;
+    }
+  }
+
+  /** A stable identity for acknowledgements: survives reconnects of the same credential and client name. */
+  protected ackIdentity(clientName: string | undefined): string {
+    return `${this.principal?.subject ?? "anonymous"}/${clientName ?? this.id}`;
+  }
+
+  close(code: number, reason: string): void {
+    if (this.closed) return;
+    this.ws.close(code, reason);
+    this.dispose();
+  }
+
+  /** A protocol-level ping (answered by the peer's WebSocket stack, not by application code). */
+  ping(): void {
+    if (this.ws.readyState === this.ws.OPEN) this.ws.ping();
+  }
+
+  terminate(): void {
+    this.ws.terminate();
+    this.dispose();
+  }
+
+  /** Forgets the client everywhere; called once when the socket closes. */
+  dispose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.ctx.hub.unsubscribe(this);
+    this.queue.close();
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  summary(): ClientSummary {
+    return {
+      id: this.id,
+      dialect: this.dialect,
+      endpoint: this.endpoint,
+      subject: this.principal?.subject ?? null,
+      remote_address: this.remoteAddress,
+      subscriptions: this.subscriptions(),
+      queue_depth: this.queue.depth,
+      queued_bytes: this.queue.queuedBytes,
+      pending_acks: this.pendingAcks(),
+      connected_since: this.connectedAt.toISOString(),
+      messages_sent: this.queue.counters.sent,
+      dropped: this.queue.counters.dropped,
+      conflated: this.queue.counters.conflated,
+    };
+  }
+
+  protected pendingAcks(): number {
+    return 0;
+  }
+}

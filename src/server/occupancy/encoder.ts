@@ -1,0 +1,136 @@
+import {
+  type BridgeEvent,
+  type EntityStateChangedData,
+  EventKind,
+  type JsonValue,
+} from "../../core/events.js";
+import type { HomeDirectory } from "../../core/home.js";
+import { EncodedEvent, type EventEncoder } from "../../core/hub/encoded-event.js";
+import { eventRoom } from "../../core/hub/subscription-index.js";
+import { sanitizeAttributes } from "../auth/sanitize.js";
+import { predictionWithTimeUntil } from "../pma/encoder.js";
+
+export type OccupancyMessageType =
+  | "prediction_update"
+  | "system_status_update"
+  | "alert_notification"
+  | "drift_notification"
+  | "room_state_update";
+
+/** The occupancy message an event becomes, or null when the dialect has none for it. */
+export function occupancyMessageType(event: BridgeEvent): OccupancyMessageType | null {
+  switch (event.kind) {
+    case EventKind.PredictionUpdate:
+      return "prediction_update";
+    case EventKind.SystemStatus:
+      return "system_status_update";
+    case EventKind.Alert:
+      return "alert_notification";
+    case EventKind.Drift:
+      return "drift_notification";
+    case EventKind.EntityStateChanged:
+      return eventRoom(event) === null ? null : "room_state_update";
+    default:
+      return null;
+  }
+}
+
+/**
+ * The message id of an event on one endpoint: unique per event and endpoint, and the same every time it is
+ * (re)delivered, so an acknowledgement names exactly one message.
+ */
+export function occupancyMessageId(event: BridgeEvent, endpoint: string): string {
+  return `${event.epoch}:${event.seq}:${endpoint}`;
+}
+
+/** Binary sensors whose `on` means someone is in the room. */
+const OCCUPANCY_CLASSES: ReadonlySet<JsonValue> = new Set(["occupancy", "motion", "presence"]);
+
+/**
+ * The room's occupancy as its occupancy/motion/presence binary sensors say, with the changed entity's new
+ * state taking precedence over the directory (which may not have caught up yet). Null when the room has none.
+ */
+export function deriveOccupancy(
+  home: HomeDirectory | undefined,
+  roomId: string,
+  change: EntityStateChangedData,
+): { occupied: boolean | null; sensors: { entity_id: string; state: string | null }[] } {
+  const sensors = new Map<string, string | null>();
+  for (const entity of home?.entities() ?? []) {
+    if (entity.type !== "binary_sensor" || !OCCUPANCY_CLASSES.has(entity.attributes.device_class ?? null))
+      continue;
+    if (home?.roomOf(entity.id) === roomId) sensors.set(entity.id, entity.state);
+  }
+  if (
+    change.entity_type === "binary_sensor" &&
+    OCCUPANCY_CLASSES.has(change.attributes.device_class ?? null)
+  ) {
+    sensors.set(change.entity_id, change.new_state);
+  }
+  const list = [...sensors].map(([entity_id, state]) => ({ entity_id, state }));
+  const known = list.filter((s) => s.state === "on" || s.state === "off");
+  return { occupied: known.length === 0 ? null : known.some((s) => s.state === "on"), sensors: list };
+}
+
+/**
+ * Encodes an event for the occupancy dialect. The `data` part is serialized once per event; each endpoint
+ * label (view) gets its own small envelope around it, rendered once and shared by all its recipients.
+ */
+export class OccupancyEncoder implements EventEncoder {
+  readonly dialect = "occupancy";
+
+  constructor(
+    private readonly countRender: (dialect: string) => void,
+    private readonly home: HomeDirectory | undefined,
+    private readonly ackTypes: ReadonlySet<string>,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  requiresAck(type: string): boolean {
+    return this.ackTypes.has(type);
+  }
+
+  encode(event: BridgeEvent): EncodedEvent | null {
+    const type = occupancyMessageType(event);
+    if (type === null) return null;
+    let dataJson: string | undefined;
+    const typeAndTime = `"message_type":${JSON.stringify(type)},"timestamp":${JSON.stringify(event.time)}`;
+    const roomAndAck = `"room_id":${JSON.stringify(eventRoom(event))},"requires_ack":${this.requiresAck(type)}`;
+    return new EncodedEvent(
+      event,
+      (view) => {
+        dataJson ??= JSON.stringify(this.data(event));
+        return Buffer.from(
+          `{"message_id":${JSON.stringify(occupancyMessageId(event, view))},${typeAndTime},"endpoint":${JSON.stringify(view)},${roomAndAck},"data":${dataJson},"seq":${event.seq}}`,
+        );
+      },
+      () => this.countRender(this.dialect),
+    );
+  }
+
+  private data(event: BridgeEvent): unknown {
+    switch (event.kind) {
+      case EventKind.PredictionUpdate:
+        return predictionWithTimeUntil(event.data, this.now());
+      case EventKind.SystemStatus:
+        return { system_health: event.data.status, ...event.data.details, status: event.data.status };
+      case EventKind.EntityStateChanged: {
+        const roomId = eventRoom(event) ?? "";
+        return {
+          room_id: roomId,
+          room_name: this.home?.room(roomId)?.name ?? roomId,
+          entity_id: event.data.entity_id,
+          entity_type: event.data.entity_type,
+          old_state: event.data.old_state,
+          new_state: event.data.new_state,
+          attributes: sanitizeAttributes(event.data.entity_type, event.data.attributes),
+          changed_attributes: event.data.changed_attributes,
+          last_changed: event.data.last_changed,
+          occupancy: deriveOccupancy(this.home, roomId, event.data),
+        };
+      }
+      default:
+        return event.data;
+    }
+  }
+}

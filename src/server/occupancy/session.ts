@@ -1,0 +1,356 @@
+import { randomUUID } from "node:crypto";
+import type { WebSocket } from "ws";
+import type { Capability } from "../../config/schema.js";
+import { type BridgeEvent, EventKind, type JsonValue } from "../../core/events.js";
+import type { EncodedEvent } from "../../core/hub/encoded-event.js";
+import { eventRoom, kindKey, roomKey } from "../../core/hub/subscription-index.js";
+import { AuthError } from "../auth/authenticator.js";
+import { narrow, type Principal, roomAllowed } from "../auth/principal.js";
+import { Connection, type ConnectionContext } from "../connection.js";
+import { ProtocolError } from "../validation.js";
+import { type OccupancyEncoder, occupancyMessageId, occupancyMessageType } from "./encoder.js";
+import {
+  type Endpoint,
+  type EndpointKind,
+  endpointKey,
+  endpointPath,
+  isExemptOccupancyMessage,
+  type OccupancyCommand,
+  parseOccupancyMessage,
+} from "./protocol.js";
+
+export const OCCUPANCY_API_VERSION = "1.0.0";
+
+/** The seed's wire codes for errors of this dialect. */
+export const OccupancyErrorCode = {
+  Auth: "WEBSOCKET_AUTH_ERROR",
+  Validation: "WEBSOCKET_VALIDATION_ERROR",
+  RateLimit: "WEBSOCKET_RATE_LIMIT_ERROR",
+  Connection: "WEBSOCKET_CONNECTION_ERROR",
+  Subscription: "SUBSCRIPTION_ERROR",
+} as const;
+
+const CAPABILITY_OF: Readonly<Record<EndpointKind, Capability>> = {
+  predictions: "predictions",
+  "system-status": "system_status",
+  alerts: "alerts",
+  room: "room_specific",
+};
+
+export const SUPPORTED_MESSAGE_TYPES = [
+  "connection",
+  "authentication",
+  "subscribe",
+  "unsubscribe",
+  "subscription_status",
+  "prediction_update",
+  "system_status_update",
+  "alert_notification",
+  "drift_notification",
+  "room_state_update",
+  "heartbeat",
+  "acknowledge",
+  "error",
+  "rate_limit_warning",
+];
+
+/**
+ * A client of the occupancy dialect (`/ws/predictions`, `/ws/system-status`, `/ws/alerts`,
+ * `/ws/room/{room_id}`): it must authenticate; its path's endpoint is then subscribed; capabilities gate
+ * endpoints and its rooms restrict every endpoint.
+ */
+export class OccupancySession extends Connection {
+  readonly dialect = "occupancy";
+  readonly endpoint: string;
+  protected readonly errorCodes = {
+    invalidFormat: OccupancyErrorCode.Validation,
+    rateLimited: OccupancyErrorCode.RateLimit,
+  };
+  private readonly subs = new Map<string, Endpoint>();
+  private clientName: string | undefined;
+  private lastViews: { seq: number; views: string[] } = { seq: -1, views: [] };
+
+  constructor(
+    id: string,
+    ws: WebSocket,
+    ctx: ConnectionContext,
+    remoteAddress: string,
+    readonly encoder: OccupancyEncoder,
+    private readonly pathEndpoint: Endpoint,
+  ) {
+    super(id, ws, ctx, remoteAddress);
+    this.endpoint = endpointPath(pathEndpoint);
+  }
+
+  open(): Promise<void> {
+    this.sendMessage("connection", {
+      message: "Connected to PMA Bridge occupancy WebSocket API",
+      client_id: this.id,
+      connection_id: this.id,
+      server_version: this.ctx.version,
+      api_version: OCCUPANCY_API_VERSION,
+      endpoint: this.endpoint,
+      server_time: new Date().toISOString(),
+      authentication_required: true,
+      supported_message_types: SUPPORTED_MESSAGE_TYPES,
+      epoch: this.ctx.hub.epoch,
+      last_seq: this.ctx.hub.lastSeq(),
+    });
+    return Promise.resolve();
+  }
+
+  /** The endpoint labels under which this client gets the event (a prediction may come on two). */
+  private views(event: BridgeEvent): string[] {
+    if (this.lastViews.seq === event.seq) return this.lastViews.views;
+    const views = this.computeViews(event);
+    this.lastViews = { seq: event.seq, views };
+    return views;
+  }
+
+  private computeViews(event: BridgeEvent): string[] {
+    const principal = this.principal;
+    if (principal === null || this.subs.size === 0) return [];
+    const room = eventRoom(event);
+    const can = (capability: Capability): boolean => principal.capabilities.has(capability);
+    const subscribed = (kind: EndpointKind): boolean =>
+      this.subs.has(`/ws/${kind}`) || (room !== null && this.subs.has(`/ws/${kind}#${room}`));
+    const roomView =
+      room !== null && can("room_specific") && this.subs.has(`/ws/room/${room}`) ? [`/ws/room/${room}`] : [];
+    switch (event.kind) {
+      case EventKind.PredictionUpdate:
+        if (!roomAllowed(principal, room)) return [];
+        return [...(can("predictions") && subscribed("predictions") ? ["/ws/predictions"] : []), ...roomView];
+      case EventKind.SystemStatus:
+        return can("system_status") && this.subs.has("/ws/system-status") ? ["/ws/system-status"] : [];
+      case EventKind.Alert:
+      case EventKind.Drift:
+        if (room !== null && !roomAllowed(principal, room)) return [];
+        return can("alerts") && subscribed("alerts") ? ["/ws/alerts"] : [];
+      case EventKind.EntityStateChanged:
+        return roomAllowed(principal, room) ? roomView : [];
+      default:
+        return [];
+    }
+  }
+
+  matches(event: BridgeEvent): boolean {
+    return this.views(event).length > 0;
+  }
+
+  deliver(encoded: EncodedEvent): void {
+    const event = encoded.event;
+    const type = occupancyMessageType(event);
+    if (type === null) return;
+    const requiresAck = this.encoder.requiresAck(type);
+    for (const view of this.views(event)) {
+      if (requiresAck) {
+        this.ctx.acks.track(
+          this.ackIdentity(this.clientName),
+          occupancyMessageId(event, view),
+          event.seq,
+          type,
+        );
+      }
+      this.push({
+        frame: encoded.frame(view),
+        seq: event.seq,
+        conflationKey:
+          event.kind === EventKind.EntityStateChanged
+            ? `state:${event.data.entity_id}:${view}`
+            : event.kind === EventKind.PredictionUpdate
+              ? `prediction:${event.data.room_id}:${view}`
+              : null,
+        requiresAck,
+      });
+    }
+  }
+
+  /** Sent by the server's shared heartbeat timer to authenticated clients. */
+  heartbeat(): void {
+    if (this.principal === null) return;
+    this.sendMessage("heartbeat", {
+      server_time: new Date().toISOString(),
+      connection_uptime: (Date.now() - this.connectedAt.getTime()) / 1000,
+    });
+  }
+
+  protected isExempt(message: unknown): boolean {
+    return isExemptOccupancyMessage(message);
+  }
+
+  protected indexKeys(): string[] {
+    const keys: string[] = [];
+    for (const endpoint of this.subs.values()) {
+      switch (endpoint.kind) {
+        case "predictions":
+          keys.push(kindKey(EventKind.PredictionUpdate));
+          break;
+        case "system-status":
+          keys.push(kindKey(EventKind.SystemStatus));
+          break;
+        case "alerts":
+          keys.push(kindKey(EventKind.Alert), kindKey(EventKind.Drift));
+          break;
+        case "room":
+          keys.push(roomKey(endpoint.room ?? ""));
+          break;
+      }
+    }
+    return keys;
+  }
+
+  protected subscriptions(): JsonValue {
+    return [...this.subs.values()].map((e) => ({ endpoint: endpointPath(e), room_id: e.room }));
+  }
+
+  protected override pendingAcks(): number {
+    return this.principal === null ? 0 : this.ctx.acks.pendingFor(this.ackIdentity(this.clientName)).length;
+  }
+
+  /** The full envelope for replies and control messages; their `seq` is null (they are not events). */
+  protected sendMessage(type: string, data: Record<string, unknown>, roomId: string | null = null): void {
+    this.pushJson({
+      message_id: randomUUID(),
+      message_type: type,
+      timestamp: new Date().toISOString(),
+      endpoint: this.endpoint,
+      room_id: roomId,
+      requires_ack: false,
+      data,
+      seq: null,
+    });
+  }
+
+  sendError(code: string, message: string, details?: Record<string, unknown>): void {
+    this.ctx.metrics.add("errors_sent");
+    this.sendMessage("error", {
+      error: message,
+      error_code: code,
+      timestamp: new Date().toISOString(),
+      ...details,
+    });
+  }
+
+  protected async handle(message: unknown): Promise<void> {
+    let command: OccupancyCommand;
+    try {
+      command = parseOccupancyMessage(message);
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error;
+      this.sendError(OccupancyErrorCode.Validation, error.message, { reason: error.code, ...error.details });
+      return;
+    }
+    switch (command.type) {
+      case "authentication":
+        await this.login(command);
+        return;
+      case "subscribe":
+        this.subscribe(command.endpoint, true);
+        return;
+      case "unsubscribe": {
+        const existed = this.subs.delete(endpointKey(command.endpoint));
+        this.reindex();
+        this.subscriptionStatus(
+          "unsubscribe",
+          existed,
+          command.endpoint,
+          existed ? "Unsubscribed" : "Was not subscribed",
+        );
+        return;
+      }
+      case "heartbeat":
+        return;
+      case "acknowledge":
+        if (
+          this.principal === null ||
+          !this.ctx.acks.acknowledge(this.ackIdentity(this.clientName), command.messageId)
+        ) {
+          this.sendError(OccupancyErrorCode.Validation, "No pending message with this message_id", {
+            reason: "UNKNOWN_MESSAGE_ID",
+            message_id: command.messageId,
+          });
+        }
+        return;
+    }
+  }
+
+  private async login(command: Extract<OccupancyCommand, { type: "authentication" }>): Promise<void> {
+    let granted: Principal;
+    try {
+      granted = await this.authenticate({ apiKey: command.apiKey, token: command.token });
+    } catch (error) {
+      if (!(error instanceof AuthError)) throw error;
+      this.sendError(OccupancyErrorCode.Auth, `Authentication failed: ${error.message}`, {
+        reason: error.code,
+      });
+      return;
+    }
+    const principal = narrow(granted, command.capabilities, command.roomFilters);
+    if (principal.rooms !== null && principal.rooms.size === 0) {
+      this.ctx.metrics.add("auth_failures");
+      this.sendError(OccupancyErrorCode.Auth, "None of the requested rooms is granted to this credential", {
+        reason: "ROOMS_NOT_GRANTED",
+      });
+      return;
+    }
+    // A new credential starts from a clean slate: old subscriptions were checked against the old one.
+    this.subs.clear();
+    this.principal = principal;
+    this.clientName = command.clientName;
+    this.sendMessage("authentication", {
+      success: true,
+      message: "Authentication successful",
+      client_name: command.clientName ?? null,
+      subject: principal.subject,
+      capabilities: [...principal.capabilities],
+      room_filters: principal.rooms === null ? [] : [...principal.rooms],
+    });
+    this.subscribe(this.pathEndpoint, false);
+  }
+
+  private subscribe(endpoint: Endpoint, explicit: boolean): void {
+    const principal = this.principal;
+    const path = endpointPath(endpoint);
+    if (principal === null) {
+      this.sendError(OccupancyErrorCode.Auth, "Authentication required for subscriptions");
+      return;
+    }
+    const capability = CAPABILITY_OF[endpoint.kind];
+    let refusal: string | null = null;
+    if (!principal.capabilities.has(capability))
+      refusal = `the \`${capability}\` capability is required for ${path}`;
+    else if (endpoint.room !== null && !roomAllowed(principal, endpoint.room)) {
+      refusal = `room ${endpoint.room} is outside this connection's room filters`;
+    }
+    if (refusal !== null) {
+      this.sendError(OccupancyErrorCode.Subscription, `Subscription to ${path} refused: ${refusal}`, {
+        endpoint: path,
+        room_id: endpoint.room,
+      });
+      return;
+    }
+    this.subs.set(endpointKey(endpoint), endpoint);
+    this.reindex();
+    this.subscriptionStatus(
+      "subscribe",
+      true,
+      endpoint,
+      explicit ? "Subscribed" : "Subscribed to this connection's endpoint",
+    );
+  }
+
+  private subscriptionStatus(
+    action: "subscribe" | "unsubscribe",
+    success: boolean,
+    endpoint: Endpoint,
+    message: string,
+  ): void {
+    this.sendMessage("subscription_status", {
+      action,
+      success,
+      endpoint: endpointPath(endpoint),
+      room_id: endpoint.room,
+      message,
+    });
+  }
+}

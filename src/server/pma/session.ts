@@ -1,0 +1,266 @@
+import type { WebSocket } from "ws";
+import { type BridgeEvent, EventKind, type JsonValue } from "../../core/events.js";
+import type { EncodedEvent } from "../../core/hub/encoded-event.js";
+import { eventRoom, kindKey } from "../../core/hub/subscription-index.js";
+import { AuthError } from "../auth/authenticator.js";
+import { ANONYMOUS, type Principal, roomAllowed, SENSITIVE_DOMAINS } from "../auth/principal.js";
+import { Connection, type ConnectionContext } from "../connection.js";
+import type { PmaEncoder } from "./encoder.js";
+import {
+  isExemptPmaMessage,
+  isSubscriptionCommand,
+  type PmaCommand,
+  PmaCommandError,
+  parsePmaMessage,
+  type SubscriptionCommandType,
+} from "./protocol.js";
+import { domainOf, PmaSubscriptions } from "./selectors.js";
+
+export const PMA_PROTOCOL_VERSION = "1.0";
+const FEATURES = ["subscriptions", "heartbeat", "authentication", "rate_limit", "sequence_numbers"];
+
+/** Reach every authenticated client regardless of subscriptions. */
+const SYSTEM_KINDS: ReadonlySet<EventKind> = new Set([
+  EventKind.SystemStatus,
+  EventKind.SyncStatus,
+  EventKind.AdapterStatus,
+  EventKind.ConnectionStatus,
+]);
+const ANONYMOUS_KINDS: ReadonlySet<EventKind> = new Set([
+  EventKind.EntityStateChanged,
+  EventKind.EntityAdded,
+  EventKind.EntityRemoved,
+  EventKind.EntityUpdated,
+]);
+
+/** May this principal see this event at all (before subscriptions)? */
+export function pmaAllowed(principal: Principal, event: BridgeEvent): boolean {
+  if (principal.kind === "anonymous") {
+    const domain = domainOf(event);
+    return ANONYMOUS_KINDS.has(event.kind) && domain !== undefined && !SENSITIVE_DOMAINS.has(domain);
+  }
+  if (SYSTEM_KINDS.has(event.kind)) return true;
+  const capability =
+    event.kind === EventKind.PredictionUpdate
+      ? "predictions"
+      : event.kind === EventKind.Alert || event.kind === EventKind.Drift
+        ? "alerts"
+        : "entities";
+  if (!principal.capabilities.has(capability)) return false;
+  // Events about an entity or a room need that room granted; floor-level and room-less events pass.
+  const room = eventRoom(event);
+  if (room !== null || event.entity_id !== undefined) return roomAllowed(principal, room);
+  return true;
+}
+
+const SUBSCRIPTION_TYPE: Record<SubscriptionCommandType, string> = {
+  subscribe_ha_events: "ha_events",
+  unsubscribe_ha_events: "ha_events",
+  subscribe_ha_entities: "ha_entities",
+  unsubscribe_ha_entities: "ha_entities",
+  subscribe_ha_rooms: "ha_rooms",
+  unsubscribe_ha_rooms: "ha_rooms",
+  subscribe_room: "room",
+  unsubscribe_room: "room",
+};
+
+/** A client of the PMA dialect (`/ws`): envelope `{type, data, timestamp, seq}`. */
+export class PmaSession extends Connection {
+  readonly dialect = "pma";
+  readonly endpoint = "/ws";
+  protected readonly errorCodes = { invalidFormat: "INVALID_MESSAGE_FORMAT", rateLimited: "RATE_LIMITED" };
+  private readonly subs = new PmaSubscriptions();
+
+  constructor(
+    id: string,
+    ws: WebSocket,
+    ctx: ConnectionContext,
+    remoteAddress: string,
+    readonly encoder: PmaEncoder,
+  ) {
+    super(id, ws, ctx, remoteAddress);
+  }
+
+  async open(query: URLSearchParams): Promise<void> {
+    const token = query.get("token");
+    if (this.ctx.auth.allowAnonymous) this.principal = ANONYMOUS;
+    this.sendMessage("welcome", {
+      client_id: this.id,
+      server_time: new Date().toISOString(),
+      message: "Connected to PMA Bridge WebSocket server",
+      features: FEATURES,
+      protocol_version: PMA_PROTOCOL_VERSION,
+      epoch: this.ctx.hub.epoch,
+      last_seq: this.ctx.hub.lastSeq(),
+      authentication_required: !this.ctx.auth.allowAnonymous,
+    });
+    if (token !== null && token !== "") await this.login(token);
+    this.reindex();
+  }
+
+  matches(event: BridgeEvent): boolean {
+    const principal = this.principal;
+    if (principal === null || !pmaAllowed(principal, event)) return false;
+    return (SYSTEM_KINDS.has(event.kind) && principal.kind !== "anonymous") || this.subs.matches(event);
+  }
+
+  deliver(encoded: EncodedEvent): void {
+    const event = encoded.event;
+    this.push({
+      frame: encoded.frame(),
+      seq: event.seq,
+      conflationKey: event.kind === EventKind.EntityStateChanged ? `state:${event.data.entity_id}` : null,
+      requiresAck: false,
+    });
+  }
+
+  protected isExempt(message: unknown): boolean {
+    return isExemptPmaMessage(message);
+  }
+
+  protected indexKeys(): string[] {
+    const keys = this.subs.indexKeys();
+    if (this.principal !== null && this.principal.kind !== "anonymous") {
+      for (const kind of SYSTEM_KINDS) keys.push(kindKey(kind));
+    }
+    return keys;
+  }
+
+  protected subscriptions(): JsonValue {
+    return this.subs.describe();
+  }
+
+  protected sendMessage(type: string, data: Record<string, unknown>): void {
+    this.pushJson({ type, data, timestamp: new Date().toISOString() });
+  }
+
+  sendError(code: string, message: string, details?: Record<string, unknown>): void {
+    this.ctx.metrics.add("errors_sent");
+    this.sendMessage("error", { code, message, details: details ?? null });
+  }
+
+  protected async handle(message: unknown): Promise<void> {
+    let command: PmaCommand;
+    try {
+      command = parsePmaMessage(message);
+    } catch (error) {
+      if (!(error instanceof PmaCommandError)) throw error;
+      if (isSubscriptionCommand(error.command)) {
+        this.subscriptionError(error.command, error.code, error.message, error.details);
+      } else {
+        this.sendError(
+          error.code,
+          error.message,
+          error.details === undefined ? undefined : { ...error.details },
+        );
+      }
+      return;
+    }
+    switch (command.type) {
+      case "ping":
+        this.sendMessage("pong", {
+          timestamp: command.timestamp ?? new Date().toISOString(),
+          server_time: new Date().toISOString(),
+        });
+        return;
+      case "authenticate":
+        await this.login(command.token);
+        this.reindex();
+        return;
+      default:
+        this.subscription(command);
+    }
+  }
+
+  private async login(token: string): Promise<void> {
+    try {
+      this.principal = await this.authenticate({ token });
+    } catch (error) {
+      if (!(error instanceof AuthError)) throw error;
+      this.sendMessage("authentication_failure", { code: error.code, message: error.message });
+      return;
+    }
+    this.sendMessage("authentication_success", {
+      client_id: this.id,
+      subject: this.principal.subject,
+      capabilities: [...this.principal.capabilities],
+      rooms: this.principal.rooms === null ? [] : [...this.principal.rooms],
+    });
+  }
+
+  private subscription(command: Exclude<PmaCommand, { type: "ping" | "authenticate" }>): void {
+    if (this.principal === null) {
+      this.subscriptionError(command.type, "AUTH_REQUIRED", "Authenticate before subscribing");
+      return;
+    }
+    const subscribe = command.type.startsWith("subscribe");
+    let items: string[];
+    switch (command.type) {
+      case "subscribe_ha_events":
+        items = this.subs.addEventTypes(command.eventTypes, command.filters);
+        break;
+      case "unsubscribe_ha_events":
+        items = this.subs.removeEventTypes(command.eventTypes);
+        break;
+      case "subscribe_ha_entities":
+        items = command.entityIds.filter((id) => !this.subs.entities.has(id));
+        for (const id of items) this.subs.entities.add(id);
+        break;
+      case "unsubscribe_ha_entities":
+        items = command.entityIds.filter((id) => this.subs.entities.delete(id));
+        break;
+      case "subscribe_ha_rooms":
+        if (!this.roomsGranted(command.type, command.roomIds)) return;
+        items = command.roomIds.filter((id) => !this.subs.rooms.has(id));
+        for (const id of items) this.subs.rooms.add(id);
+        break;
+      case "unsubscribe_ha_rooms":
+        items = command.roomIds.filter((id) => this.subs.rooms.delete(id));
+        break;
+      case "subscribe_room":
+        if (!this.roomsGranted(command.type, [command.roomId])) return;
+        items = [command.roomId];
+        this.subs.legacyRooms.add(command.roomId);
+        break;
+      case "unsubscribe_room":
+        items = this.subs.legacyRooms.delete(command.roomId) ? [command.roomId] : [];
+        break;
+    }
+    this.reindex();
+    this.sendMessage("subscription_update", {
+      action: subscribe ? "subscribed" : "unsubscribed",
+      type: SUBSCRIPTION_TYPE[command.type],
+      items,
+      total_subscriptions: this.subs.total(),
+    });
+  }
+
+  /** Subscribing to a room outside the credential's rooms is refused, not silently empty. */
+  private roomsGranted(type: SubscriptionCommandType, roomIds: readonly string[]): boolean {
+    const principal = this.principal;
+    const refused = roomIds.filter((id) => principal === null || !roomAllowed(principal, id));
+    if (refused.length === 0) return true;
+    this.subscriptionError(type, "ROOM_NOT_ALLOWED", "Your credential does not grant these rooms", {
+      invalid: refused,
+    });
+    return false;
+  }
+
+  private subscriptionError(
+    type: SubscriptionCommandType,
+    code: string,
+    error: string,
+    details?: Readonly<Record<string, unknown>>,
+  ): void {
+    const invalid = details?.invalid;
+    this.sendMessage("subscription_error", {
+      action: type.startsWith("subscribe") ? "subscribe" : "unsubscribe",
+      type: SUBSCRIPTION_TYPE[type],
+      error,
+      code,
+      ...(Array.isArray(invalid) && code === "INVALID_ENTITY_ID" ? { entity_id: invalid[0] } : {}),
+      ...(Array.isArray(invalid) && code === "INVALID_ROOM_ID" ? { room_id: invalid[0] } : {}),
+      ...details,
+    });
+  }
+}

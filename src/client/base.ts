@@ -1,0 +1,207 @@
+import { BridgeError } from "../core/errors.js";
+import { Emitter, type EventMap } from "./emitter.js";
+import {
+  type CloseInfo,
+  DEFAULT_RECONNECT,
+  ReconnectingSocket,
+  type ReconnectOptions,
+  type WebSocketClass,
+} from "./socket.js";
+import { type ParseResult, parseJson } from "./validate.js";
+
+/** Both dialects take the same `resume` message. */
+interface ResumeMessage {
+  readonly type: "resume";
+  readonly data: { readonly last_seq: number; readonly epoch: string | null };
+}
+
+/** Errors the client raises, with a stable `code` (e.g. `AUTHENTICATION_FAILED`, `CLIENT_CLOSED`). */
+export class ClientError extends BridgeError {}
+
+export interface BaseClientOptions {
+  /** Reconnect after drops (default on, with backoff from 0.5 s to 15 s); `false` to stay closed. */
+  readonly reconnect?: boolean | Partial<ReconnectOptions>;
+  /** Resume after a reconnect from the last `seq` seen, so no message is missed (default on). */
+  readonly resume?: boolean;
+  /** The WebSocket class; defaults to the global one (browsers, Node 22+). */
+  readonly WebSocket?: WebSocketClass;
+}
+
+export type LifecycleEvents<M> = {
+  /** Every valid message, before its type's own listeners. */
+  message: [message: M];
+  /** The socket opened (before the welcome and authentication). */
+  connected: [];
+  /** Authenticated (when credentials were given) and subscriptions restored: messages flow. */
+  ready: [];
+  disconnected: [info: CloseInfo];
+  /** A frame the parser rejected; the connection goes on. */
+  invalid_frame: [error: string, raw: unknown];
+};
+
+/** Replies the server sends in request order, matched to their requests first-in, first-out. */
+export class ReplyQueue<T> {
+  private readonly pending: { resolve: (value: T) => void; reject: (error: Error) => void }[] = [];
+
+  expect(): Promise<T> {
+    return new Promise((resolve, reject) => this.pending.push({ resolve, reject }));
+  }
+
+  resolve(value: T): boolean {
+    const next = this.pending.shift();
+    next?.resolve(value);
+    return next !== undefined;
+  }
+
+  reject(error: Error): boolean {
+    const next = this.pending.shift();
+    next?.reject(error);
+    return next !== undefined;
+  }
+
+  rejectAll(error: Error): void {
+    for (const entry of this.pending.splice(0)) entry.reject(error);
+  }
+}
+
+/**
+ * What both dialect clients share: the reconnecting socket, parsing, the `seq` cursor for resume, and the
+ * ready/closed state that `connect()` and `whenReady()` wait on. Subclasses speak their dialect's handshake.
+ */
+export abstract class BaseClient<
+  M extends { readonly seq: number | null },
+  E extends EventMap,
+> extends Emitter<E & LifecycleEvents<M>> {
+  protected readonly socket: ReconnectingSocket;
+  protected readonly resumeEnabled: boolean;
+  private ready = false;
+  private closed = false;
+  private fatal: ClientError | undefined;
+  private readyWaiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
+  /** The last event received and the epoch it belongs to: where a resume continues from. */
+  cursor: { readonly seq: number; readonly epoch: string | null } | null = null;
+  /** The bridge's epoch on the current connection, from its greeting. */
+  protected epoch: string | null = null;
+
+  constructor(options: BaseClientOptions) {
+    super();
+    const reconnect =
+      options.reconnect === false
+        ? null
+        : { ...DEFAULT_RECONNECT, ...(options.reconnect === true ? {} : options.reconnect) };
+    const WebSocketImpl = options.WebSocket ?? globalThis.WebSocket;
+    if (WebSocketImpl === undefined) {
+      throw new ClientError(
+        "NO_WEBSOCKET",
+        "no global WebSocket here: pass one, e.g. { WebSocket: (await import('ws')).WebSocket }",
+      );
+    }
+    this.resumeEnabled = options.resume !== false;
+    this.socket = new ReconnectingSocket(() => this.buildUrl(), reconnect, WebSocketImpl);
+    this.socket.on("open", () => this.emitLifecycle("connected"));
+    this.socket.on("text", (text) => this.receive(text));
+    this.socket.on("close", (info) => {
+      this.ready = false;
+      this.onDisconnect();
+      this.emitLifecycle("disconnected", info);
+      if (info.reconnectInMs === null)
+        this.settleWaiters(
+          this.fatal ?? new ClientError("CONNECTION_CLOSED", `connection closed (${info.code})`),
+        );
+    });
+  }
+
+  get isReady(): boolean {
+    return this.ready;
+  }
+
+  /** Opens the connection; resolves once ready, rejects when the bridge refuses the credentials. */
+  connect(): Promise<void> {
+    this.closed = false;
+    this.fatal = undefined;
+    const ready = this.whenReady();
+    this.socket.open();
+    return ready;
+  }
+
+  /** Resolves when the client is (or next becomes) ready. */
+  whenReady(): Promise<void> {
+    if (this.ready) return Promise.resolve();
+    if (this.closed) return Promise.reject(new ClientError("CLIENT_CLOSED", "the client was closed"));
+    return new Promise((resolve, reject) => this.readyWaiters.push({ resolve, reject }));
+  }
+
+  close(): void {
+    this.closed = true;
+    this.ready = false;
+    this.socket.close();
+    this.settleWaiters(new ClientError("CLIENT_CLOSED", "the client was closed"));
+  }
+
+  /** The URL of the next connection attempt. */
+  protected abstract buildUrl(): string;
+  protected abstract parse(raw: unknown): ParseResult<M>;
+  /** Dialect handling of one valid message (handshake, replies, acks); runs before listeners see it. */
+  protected abstract handle(message: M): void;
+  /** Emits the message to its type's listeners. */
+  protected abstract dispatch(message: M): void;
+  /** Called when a connection ends, to fail what waited on it. */
+  protected abstract onDisconnect(): void;
+
+  /**
+   * Asks for everything missed since the cursor. Sent after the subscriptions are restored, so the bridge
+   * replays exactly what they match (or a flagged snapshot when its history no longer reaches back).
+   */
+  protected resume(): void {
+    if (!this.resumeEnabled || this.cursor === null) return;
+    this.send({
+      type: "resume",
+      data: { last_seq: this.cursor.seq, epoch: this.cursor.epoch },
+    } satisfies ResumeMessage);
+  }
+
+  protected send(message: unknown): boolean {
+    return this.socket.send(JSON.stringify(message));
+  }
+
+  protected markReady(): void {
+    this.ready = true;
+    this.emitLifecycle("ready");
+    const waiters = this.readyWaiters.splice(0);
+    for (const waiter of waiters) waiter.resolve();
+  }
+
+  /** Stops for good: the bridge said something retrying cannot fix (e.g. bad credentials). */
+  protected fail(error: ClientError): void {
+    this.fatal = error;
+    this.closed = true;
+    this.socket.close(1000, error.code);
+    this.settleWaiters(error);
+  }
+
+  /** Lifecycle events share the emitter with message types; this keeps their typing in one place. */
+  protected emitLifecycle<K extends keyof LifecycleEvents<M>>(
+    event: K,
+    ...args: LifecycleEvents<M>[K]
+  ): void {
+    (this.emit as (event: K, ...args: LifecycleEvents<M>[K]) => void)(event, ...args);
+  }
+
+  private settleWaiters(error: Error): void {
+    for (const waiter of this.readyWaiters.splice(0)) waiter.reject(error);
+  }
+
+  private receive(text: string): void {
+    const json = parseJson(text);
+    const parsed = json.ok ? this.parse(json.value) : { ok: false as const, error: json.error, raw: text };
+    if (!parsed.ok) {
+      this.emitLifecycle("invalid_frame", parsed.error, parsed.raw);
+      return;
+    }
+    const message = parsed.message;
+    this.handle(message);
+    if (message.seq !== null) this.cursor = { seq: message.seq, epoch: this.epoch };
+    this.emitLifecycle("message", message);
+    this.dispatch(message);
+  }
+}

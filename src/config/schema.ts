@@ -159,6 +159,10 @@ const acksSchema = z
     backoff_factor: z.number().min(1).default(2),
     /** Message types delivered with `requires_ack: true`. */
     message_types: z.array(z.string().min(1)).default(["alert_notification", "drift_notification"]),
+    /** Unacknowledged messages kept per client identity; beyond it the oldest is reported undeliverable. */
+    max_pending_per_client: positiveInt.default(1000),
+    /** A message nobody acknowledged (e.g. its client never came back) is given up on after this long. */
+    retention_hours: z.number().gt(0).default(168),
   })
   .prefault({});
 

@@ -111,6 +111,16 @@ const homeAssistantSchema = z
     max_payload_mib: z.number().int().min(1).max(1024).default(64),
     /** HA event types forwarded as `source_event` besides the ones the bridge understands. */
     forward_event_types: z.array(z.string().min(1)).default(["call_service"]),
+    /** Wait before retrying after Home Assistant rejected the token (no tight loop on a bad token). */
+    auth_retry_seconds: seconds(1).default(300),
+    /** Upper bound of the backoff between failed connection attempts. */
+    reconnect_max_seconds: seconds(1).default(30),
+    /** Wait before retrying a sync whose subscriptions or lists Home Assistant refused. */
+    resubscribe_retry_seconds: seconds(1).default(10),
+    /** How often `get_config` is polled while Home Assistant is still starting. */
+    startup_poll_seconds: seconds(0.1).default(2),
+    /** Registry changes are re-listed after this quiet period, like HA's own frontend. */
+    registry_debounce_ms: z.number().int().min(0).default(500),
   })
   .prefault({});
 

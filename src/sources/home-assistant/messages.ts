@@ -1,0 +1,215 @@
+import { z } from "zod";
+import { isRecord } from "../../config/schema.js";
+import type { Attributes, JsonValue } from "../../core/events.js";
+import type { AreaRecord, DeviceRecord, EntityRecord, FloorRecord } from "../../core/home-model.js";
+
+/**
+ * The one parser for what Home Assistant sends the bridge after auth: every payload arrives as `unknown`
+ * and is validated here. Lists and snapshots are validated per item, so one malformed entry is skipped
+ * (and counted) without losing the rest.
+ */
+
+// Values inside attributes and event data come straight from JSON.parse, so any record of them is JSON.
+const attributes = z.custom<Attributes>((value) => isRecord(value), "expected an attributes object");
+const jsonRecord = z.custom<{ readonly [key: string]: JsonValue }>(
+  (value) => isRecord(value),
+  "expected an object",
+);
+
+const contextObject = z.object({
+  id: z.string().optional(),
+  parent_id: z.string().nullable().optional(),
+  user_id: z.string().nullable().optional(),
+});
+/** A bare string is a context id whose parent and user are null. */
+const compressedContext = z.union([z.string(), contextObject]);
+
+export const compressedStateSchema = z.object({
+  s: z.string(),
+  a: attributes,
+  c: compressedContext.optional(),
+  lc: z.number(),
+  lu: z.number().optional(),
+});
+export type CompressedState = z.infer<typeof compressedStateSchema>;
+
+export const stateDiffSchema = z.object({
+  "+": z
+    .object({
+      s: z.string().optional(),
+      a: attributes.optional(),
+      c: compressedContext.optional(),
+      lc: z.number().optional(),
+      lu: z.number().optional(),
+    })
+    .optional(),
+  "-": z.object({ a: z.array(z.string()) }).optional(),
+});
+export type StateDiff = z.infer<typeof stateDiffSchema>;
+
+const entitiesEventSchema = z.object({
+  a: z.record(z.string(), z.unknown()).optional(),
+  c: z.record(z.string(), z.unknown()).optional(),
+  r: z.array(z.string()).optional(),
+});
+
+export interface EntitiesEvent {
+  readonly added: ReadonlyMap<string, CompressedState>;
+  readonly changed: ReadonlyMap<string, StateDiff>;
+  readonly removed: readonly string[];
+  /** Entity ids whose entries did not validate. */
+  readonly malformed: readonly string[];
+}
+
+export type Parsed<T> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly error: string };
+
+function issueText(error: z.ZodError): string {
+  return error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ");
+}
+
+/** A `subscribe_entities` event: the snapshot (`a` only) or one diff (`a`, `c` or `r`). */
+export function parseEntitiesEvent(raw: unknown): Parsed<EntitiesEvent> {
+  const parsed = entitiesEventSchema.safeParse(raw);
+  if (!parsed.success) return { ok: false, error: issueText(parsed.error) };
+  const malformed: string[] = [];
+  const added = new Map<string, CompressedState>();
+  for (const [id, value] of Object.entries(parsed.data.a ?? {})) {
+    const state = compressedStateSchema.safeParse(value);
+    if (state.success) added.set(id, state.data);
+    else malformed.push(id);
+  }
+  const changed = new Map<string, StateDiff>();
+  for (const [id, value] of Object.entries(parsed.data.c ?? {})) {
+    const diff = stateDiffSchema.safeParse(value);
+    if (diff.success) changed.set(id, diff.data);
+    else malformed.push(id);
+  }
+  return { ok: true, value: { added, changed, removed: parsed.data.r ?? [], malformed } };
+}
+
+const haEventSchema = z.object({
+  event_type: z.string(),
+  data: jsonRecord.optional(),
+  time_fired: z.string().optional(),
+  context: contextObject.nullable().optional(),
+});
+export type HaEvent = z.infer<typeof haEventSchema>;
+
+export function parseHaEvent(raw: unknown): Parsed<HaEvent> {
+  const parsed = haEventSchema.safeParse(raw);
+  return parsed.success ? { ok: true, value: parsed.data } : { ok: false, error: issueText(parsed.error) };
+}
+
+const coreConfigSchema = z.object({ state: z.string(), version: z.string().optional() });
+export type CoreConfig = z.infer<typeof coreConfigSchema>;
+
+export function parseCoreConfig(raw: unknown): Parsed<CoreConfig> {
+  const parsed = coreConfigSchema.safeParse(raw);
+  return parsed.success ? { ok: true, value: parsed.data } : { ok: false, error: issueText(parsed.error) };
+}
+
+const optionalString = z.string().nullable().optional();
+
+const floorSchema = z.object({
+  floor_id: z.string(),
+  name: z.string(),
+  level: z.number().nullable().optional(),
+});
+const areaSchema = z.object({ area_id: z.string(), name: z.string(), floor_id: optionalString });
+const deviceSchema = z.object({
+  id: z.string(),
+  name: optionalString,
+  name_by_user: optionalString,
+  area_id: optionalString,
+});
+const entitySchema = z.object({
+  id: z.string(),
+  entity_id: z.string(),
+  name: optionalString,
+  original_name: optionalString,
+  device_id: optionalString,
+  area_id: optionalString,
+  disabled_by: optionalString,
+});
+
+export type RegistryName = "floors" | "areas" | "devices" | "entities";
+
+export interface RegistryList<T> {
+  readonly items: readonly T[];
+  readonly malformed: number;
+}
+
+function parseList<S extends z.ZodType, T>(
+  raw: unknown,
+  schema: S,
+  map: (item: z.infer<S>) => T,
+): Parsed<RegistryList<T>> {
+  if (!Array.isArray(raw)) return { ok: false, error: "expected a list" };
+  const items: T[] = [];
+  let malformed = 0;
+  for (const entry of raw) {
+    const parsed = schema.safeParse(entry);
+    if (parsed.success) items.push(map(parsed.data));
+    else malformed++;
+  }
+  return { ok: true, value: { items, malformed } };
+}
+
+export function parseFloorList(raw: unknown): Parsed<RegistryList<FloorRecord>> {
+  return parseList(raw, floorSchema, (f) => ({ floor_id: f.floor_id, name: f.name, level: f.level ?? null }));
+}
+
+export function parseAreaList(raw: unknown): Parsed<RegistryList<AreaRecord>> {
+  return parseList(raw, areaSchema, (a) => ({
+    area_id: a.area_id,
+    name: a.name,
+    floor_id: a.floor_id ?? null,
+  }));
+}
+
+export function parseDeviceList(raw: unknown): Parsed<RegistryList<DeviceRecord>> {
+  return parseList(raw, deviceSchema, (d) => ({
+    id: d.id,
+    name: d.name_by_user ?? d.name ?? null,
+    area_id: d.area_id ?? null,
+  }));
+}
+
+export function parseEntityList(raw: unknown): Parsed<RegistryList<EntityRecord>> {
+  return parseList(raw, entitySchema, (e) => ({
+    id: e.id,
+    entity_id: e.entity_id,
+    name: e.name ?? null,
+    original_name: e.original_name ?? null,
+    device_id: e.device_id ?? null,
+    area_id: e.area_id ?? null,
+    disabled_by: e.disabled_by ?? null,
+  }));
+}
+
+/** Which registry a `*_registry_updated` event type is about. */
+export function registryOfEvent(eventType: string): RegistryName | undefined {
+  switch (eventType) {
+    case "floor_registry_updated":
+      return "floors";
+    case "area_registry_updated":
+      return "areas";
+    case "device_registry_updated":
+      return "devices";
+    case "entity_registry_updated":
+      return "entities";
+    default:
+      return undefined;
+  }
+}
+
+/** An entity rename, which the event itself fully describes (`entity_id` new, `old_entity_id` old). */
+export function renameOf(event: HaEvent): { readonly from: string; readonly to: string } | undefined {
+  const data = event.data;
+  if (event.event_type !== "entity_registry_updated" || data === undefined || data.action !== "update")
+    return undefined;
+  const { entity_id: to, old_entity_id: from } = data;
+  return typeof from === "string" && typeof to === "string" && from !== to ? { from, to } : undefined;
+}

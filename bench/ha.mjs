@@ -5,8 +5,8 @@
  * It runs apart from the servers under test so its CPU is never billed to them.
  */
 import { randomBytes } from "node:crypto";
-import { fixtureHome } from "../dist/simulator/home.js";
 import { SimulatedHomeAssistant } from "../dist/simulator/server.js";
+import { generateHome } from "./lib/home.mjs";
 import { random } from "./lib/mix.mjs";
 import { nowMs, serve } from "./lib/rpc.mjs";
 
@@ -32,9 +32,9 @@ function emitOne(emitted) {
 
 serve(
   {
-    async start({ seed }) {
+    async start({ entities, seed }) {
       const token = randomBytes(24).toString("hex");
-      sim = await SimulatedHomeAssistant.start({ token, home: fixtureHome() });
+      sim = await SimulatedHomeAssistant.start({ token, home: generateHome(entities, seed) });
       driven = sim.entityIds();
       next = random(seed);
       return { url: sim.url, token };

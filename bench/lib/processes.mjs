@@ -53,10 +53,12 @@ export async function startServer(kind, ha, options = {}) {
 export async function measureStep({ server, clients, ha, rate, seconds }) {
   await clients.call("begin");
   const before = await server.child.call("usage");
+  const clientsBefore = await clients.call("usage");
   const drive = await ha.child.call("drive", { rate, seconds });
   const { expected } = await clients.call("check", { emitted: drive.emitted, roomOf: ha.roomOf });
   await drained(clients, expected);
   const after = await server.child.call("usage");
+  const clientsAfter = await clients.call("usage");
   const window = await clients.call("end");
   const check = await clients.call("check", { emitted: drive.emitted, roomOf: ha.roomOf });
   const queue = server.kind === "bridge" ? await server.child.call("queueCounters") : null;
@@ -72,6 +74,8 @@ export async function measureStep({ server, clients, ha, rate, seconds }) {
     latency_ms: window.latency,
     cpu_us_per_delivery: delivered === 0 ? null : (after.cpuMicros - before.cpuMicros) / delivered,
     server_cpu_share: (after.cpuMicros - before.cpuMicros) / 1000 / (after.at - before.at),
+    clients_cpu_share:
+      (clientsAfter.cpuMicros - clientsBefore.cpuMicros) / 1000 / (clientsAfter.at - clientsBefore.at),
     rss_mib: after.rss / 2 ** 20,
     bytes_per_delivery: window.deliveries === 0 ? null : window.bytes / window.deliveries,
     expected: check.expected,

@@ -68,6 +68,8 @@ export function printFanout(settings, rows, ratios) {
       ["p99 ms", (r) => r.latency_ms.p99],
       ["max ms", (r) => r.latency_ms.max],
       ["CPU µs/msg", (r) => r.cpu_us_per_delivery],
+      ["server CPU", (r) => r.server_cpu_share],
+      ["clients CPU", (r) => r.clients_cpu_share],
       ["RSS MiB", (r) => r.rss_mib],
       ["B/msg", (r) => r.bytes_per_delivery],
       ["missing", (r) => r.missing],

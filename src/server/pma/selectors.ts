@@ -43,10 +43,12 @@ export function canonicalEventType(name: string): string {
   return ALIASES[name] ?? name;
 }
 
-/** The subscription names an event answers to: its HA event type, or its bridge kind. */
-function eventTypeOf(event: BridgeEvent): string {
-  if (BRIDGE_EVENT_TYPES.has(event.kind)) return event.kind;
-  return event.ha_event_type ?? HA_TYPE_OF_KIND[event.kind] ?? event.kind;
+/** The subscription names an event answers to: its bridge kind (for bridge kinds) and its HA event type. */
+function eventTypesOf(event: BridgeEvent): string[] {
+  const names = BRIDGE_EVENT_TYPES.has(event.kind) ? [event.kind] : [];
+  const haType = event.ha_event_type ?? HA_TYPE_OF_KIND[event.kind];
+  if (haType !== undefined) names.push(haType);
+  return names;
 }
 
 export function domainOf(event: BridgeEvent): string | undefined {
@@ -65,8 +67,8 @@ function passes(filter: readonly string[] | undefined, value: string | null | un
   return filter === undefined || value === undefined || value === null || filter.includes(value);
 }
 
-function selectorMatches(selector: EventSelector, event: BridgeEvent, type: string): boolean {
-  if (!selector.types.has(type)) return false;
+function selectorMatches(selector: EventSelector, event: BridgeEvent, types: readonly string[]): boolean {
+  if (!types.some((type) => selector.types.has(type))) return false;
   const f = selector.filters;
   if (f === null) return true;
   const domain = domainOf(event);
@@ -120,8 +122,8 @@ export class PmaSubscriptions {
     const room = eventRoom(event);
     if (room !== null && (this.rooms.has(room) || this.legacyRooms.has(room))) return true;
     if (this.eventSelectors.length === 0) return false;
-    const type = eventTypeOf(event);
-    return this.eventSelectors.some((selector) => selectorMatches(selector, event, type));
+    const types = eventTypesOf(event);
+    return this.eventSelectors.some((selector) => selectorMatches(selector, event, types));
   }
 
   /** The hub index keys under which every event this client may match can be found. */

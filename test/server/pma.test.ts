@@ -17,7 +17,7 @@ async function authed(query = `?token=${ADMIN_KEY}`): Promise<TestClient> {
   return client;
 }
 
-async function subscribe(client: TestClient, type: string, data: Record<string, unknown>): Promise<Message> {
+function subscribe(client: TestClient, type: string, data: Record<string, unknown>): Promise<Message> {
   client.send({ type, data });
   return client.next((m) => m.type === "subscription_update" || m.type === "subscription_error");
 }

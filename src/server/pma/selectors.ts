@@ -45,7 +45,7 @@ export function canonicalEventType(name: string): string {
 
 /** The subscription names an event answers to: its bridge kind (for bridge kinds) and its HA event type. */
 function eventTypesOf(event: BridgeEvent): string[] {
-  const names = BRIDGE_EVENT_TYPES.has(event.kind) ? [event.kind] : [];
+  const names: string[] = BRIDGE_EVENT_TYPES.has(event.kind) ? [event.kind] : [];
   const haType = event.ha_event_type ?? HA_TYPE_OF_KIND[event.kind];
   if (haType !== undefined) names.push(haType);
   return names;

@@ -44,10 +44,15 @@ export class HaConnection {
   }
 
   /** Subscribes to one HA event type; `onEvent` gets each event object. */
-  async subscribeEvents(eventType, onEvent) {
+  subscribeEvents(eventType, onEvent) {
+    return this.subscribe("subscribe_events", { event_type: eventType }, onEvent);
+  }
+
+  /** Any subscription command (`subscribe_events`, `subscribe_entities`); `onEvent` gets each `event`. */
+  async subscribe(type, fields, onEvent) {
     const id = this.#nextId;
     this.#listeners.set(id, onEvent);
-    await this.command("subscribe_events", { event_type: eventType });
+    await this.command(type, fields);
   }
 
   close() {

@@ -88,6 +88,7 @@ class SimConnection {
   constructor(
     readonly index: number,
     readonly ws: WebSocket,
+    private readonly frames: { total: number; arrays: number },
   ) {}
 
   send(message: JsonObject): void {
@@ -115,10 +116,15 @@ class SimConnection {
     this.queue = [];
     if (this.phase === "closed" || this.ws.readyState !== this.ws.OPEN || batch.length === 0) return;
     if (this.coalesce && batch.length > 1) {
+      this.frames.total++;
+      this.frames.arrays++;
       this.ws.send(JSON.stringify(batch));
       return;
     }
-    for (const message of batch) this.ws.send(JSON.stringify(message));
+    for (const message of batch) {
+      this.frames.total++;
+      this.ws.send(JSON.stringify(message));
+    }
   }
 
   terminate(): void {
@@ -191,6 +197,8 @@ export class SimulatedHomeAssistant {
   /** While false, `config/*` commands are unknown, as before the `config` integration loads. */
   registriesLoaded = true;
 
+  /** Frames written after auth on all connections, and how many were coalesced arrays. */
+  readonly frames = { total: 0, arrays: 0 };
   private readonly connections = new Set<SimConnection>();
   private connectionCounter = 0;
   private flapsLeft = 0;
@@ -558,7 +566,7 @@ export class SimulatedHomeAssistant {
 
   private accept(ws: WebSocket): void {
     this.connectionCounter += 1;
-    const connection = new SimConnection(this.connectionCounter, ws);
+    const connection = new SimConnection(this.connectionCounter, ws, this.frames);
     this.connections.add(connection);
     ws.on("close", () => {
       connection.phase = "closed";

@@ -1,0 +1,3 @@
+export * from "./home.js";
+export * from "./server.js";
+export { isoMicro, type SimContext, type SimState } from "./states.js";

@@ -1,0 +1,8 @@
+export { type HomeAssistantEndpoint, resolveEndpoint, SUPERVISOR_WS_URL } from "./endpoint.js";
+export { HomeAssistantCommandError, HomeAssistantConfigError } from "./errors.js";
+export {
+  HEALTH_COMPONENT,
+  HomeAssistantSource,
+  type HomeAssistantSourceOptions,
+  type HomeAssistantSourceStats,
+} from "./source.js";

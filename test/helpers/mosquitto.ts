@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createConnection, createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
@@ -19,27 +19,25 @@ export interface TestBroker {
 }
 
 export interface StartBrokerOptions {
-  /** Extra mosquitto configuration lines (ignored by the aedes fallback). */
-  readonly extraConfig?: readonly string[];
+  /** When set, the broker refuses anonymous clients and every credential but this one. */
+  readonly auth?: { readonly username: string; readonly password: string };
 }
 
 const READY_TIMEOUT_MS = 10_000;
 
 export async function startBroker(options: StartBrokerOptions = {}): Promise<TestBroker> {
-  const binary = findMosquitto();
+  const binary = findBinary("mosquitto");
   const port = await freePort();
-  if (binary !== undefined) return startMosquitto(binary, port, options.extraConfig ?? []);
+  if (binary !== undefined) return startMosquitto(binary, port, options.auth);
   process.stdout.write(
     "[pma-bridge tests] mosquitto not found: MQTT tests use the embedded aedes broker instead\n",
   );
-  return startAedes(port);
+  return startAedes(port, options.auth);
 }
 
-function findMosquitto(): string | undefined {
-  const candidates = [
-    "/usr/sbin/mosquitto",
-    ...(process.env.PATH ?? "").split(delimiter).map((d) => join(d, "mosquitto")),
-  ];
+function findBinary(name: string): string | undefined {
+  const dirs = ["/usr/sbin", "/usr/bin", ...(process.env.PATH ?? "").split(delimiter)];
+  const candidates = dirs.map((dir) => join(dir, name));
   for (const candidate of candidates) {
     try {
       accessSync(candidate, constants.X_OK);
@@ -86,13 +84,21 @@ async function waitForPort(port: number, exited: () => string | undefined): Prom
 async function startMosquitto(
   binary: string,
   port: number,
-  extraConfig: readonly string[],
+  auth: StartBrokerOptions["auth"],
 ): Promise<TestBroker> {
   const dir = mkdtempSync(join(tmpdir(), "pma-mosquitto-"));
   const configFile = join(dir, "mosquitto.conf");
+  const passwordFile = join(dir, "passwords");
+  if (auth !== undefined) {
+    const passwd = findBinary("mosquitto_passwd");
+    if (passwd === undefined) throw new Error("mosquitto_passwd is needed for a broker with credentials");
+    execFileSync(passwd, ["-b", "-c", passwordFile, auth.username, auth.password], { stdio: "ignore" });
+  }
   const lines = [
     `listener ${port} 127.0.0.1`,
-    "allow_anonymous true",
+    ...(auth === undefined
+      ? ["allow_anonymous true"]
+      : ["allow_anonymous false", `password_file ${passwordFile}`]),
     "persistence true",
     `persistence_location ${dir}/`,
     "log_dest stderr",
@@ -100,7 +106,6 @@ async function startMosquitto(
     "log_type warning",
     // Running as root, mosquitto would switch to the `mosquitto` user, which cannot write the temp dir.
     ...(process.getuid?.() === 0 ? ["user root"] : []),
-    ...extraConfig,
   ];
   writeFileSync(configFile, `${lines.join("\n")}\n`);
 
@@ -145,10 +150,17 @@ async function startMosquitto(
   };
 }
 
-async function startAedes(port: number): Promise<TestBroker> {
+async function startAedes(port: number, auth: StartBrokerOptions["auth"]): Promise<TestBroker> {
   const { Aedes } = await import("aedes");
   // One broker instance across restarts: its in-memory persistence plays the part of mosquitto's disk.
-  const aedes = await Aedes.createBroker();
+  const aedes = await Aedes.createBroker(
+    auth === undefined
+      ? {}
+      : {
+          authenticate: (_client, username, password, done) =>
+            done(null, username === auth.username && password?.toString() === auth.password),
+        },
+  );
   let server: Server | undefined;
   const sockets = new Set<Socket>();
   const listen = async (): Promise<void> => {

@@ -8,7 +8,7 @@ export class FixtureHome implements HomeDirectory {
     { id: "bedroom", name: "Bedroom", area: "first_floor", entity_count: 1 },
   ];
   private readonly entityList: EntityInfo[];
-  private readonly rooms = new Map<string, string>();
+  private readonly roomByEntity = new Map<string, string>();
 
   constructor() {
     const entity = (id: string, state: string, deviceClass: string | null): EntityInfo => ({
@@ -30,7 +30,7 @@ export class FixtureHome implements HomeDirectory {
       entity("light.kitchen", "off", null),
       entity("binary_sensor.bedroom_occupancy", "on", "occupancy"),
     ];
-    for (const e of this.entityList) this.rooms.set(e.id, e.id.includes("kitchen") ? "kitchen" : "bedroom");
+    for (const e of this.entityList) this.roomByEntity.set(e.id, e.id.includes("kitchen") ? "kitchen" : "bedroom");
   }
 
   rooms(): readonly RoomInfo[] {
@@ -49,6 +49,6 @@ export class FixtureHome implements HomeDirectory {
     return this.entityList.find((e) => e.id === entityId);
   }
   roomOf(entityId: string): string | null {
-    return this.rooms.get(entityId) ?? null;
+    return this.roomByEntity.get(entityId) ?? null;
   }
 }

@@ -30,7 +30,8 @@ export class FixtureHome implements HomeDirectory {
       entity("light.kitchen", "off", null),
       entity("binary_sensor.bedroom_occupancy", "on", "occupancy"),
     ];
-    for (const e of this.entityList) this.roomByEntity.set(e.id, e.id.includes("kitchen") ? "kitchen" : "bedroom");
+    for (const e of this.entityList)
+      this.roomByEntity.set(e.id, e.id.includes("kitchen") ? "kitchen" : "bedroom");
   }
 
   rooms(): readonly RoomInfo[] {

@@ -87,7 +87,7 @@ function open(baseUrl, spec, token) {
             fail(new Error(`authentication refused: ${JSON.stringify(message.data)}`));
           else done();
         }
-      } else if (type === "welcome") {
+      } else if (type === "authentication_success") {
         ws.send(JSON.stringify(subscribeMessage(spec)));
       } else if (type === "subscription_update") {
         done();

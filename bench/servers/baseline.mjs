@@ -88,6 +88,8 @@ function onConnection(ws, req) {
       protocol_version: "1",
     };
     ws.send(JSON.stringify({ type: "welcome", data: welcome, timestamp: iso(), seq: 0 }));
+    const success = { client_id: clientId, subject: "bench", capabilities: ["entities"], rooms: [] };
+    ws.send(JSON.stringify({ type: "authentication_success", data: success, timestamp: iso(), seq: 0 }));
     ws.on("message", (data) => onPmaCommand(ws, JSON.parse(data.toString())));
     return;
   }

@@ -94,7 +94,10 @@ export class SelfAlerts implements Service {
   /** Wire to `MqttSource`'s `onStale`: staleness already has its own threshold, so this raises at once. */
   readonly predictionsStale = (roomId: string, stale: boolean, lastPredictionAt: string): void => {
     const key = `stale:${roomId}`;
-    if (!stale) return this.resolve(key);
+    if (!stale) {
+      this.resolve(key);
+      return;
+    }
     this.raise(key, {
       alert_type: "predictions_stale",
       severity: "warning",

@@ -64,7 +64,32 @@ interface Refusal {
 
 type Subscription =
   | { readonly kind: "events"; readonly eventType: string }
-  | { readonly kind: "entities"; readonly entityIds: ReadonlySet<string> | null };
+  | { readonly kind: "entities"; readonly entityIds: ReadonlySet<string> | null }
+  | { readonly kind: "trigger"; readonly triggers: readonly StateTrigger[] };
+
+/** The one trigger platform the simulator evaluates: `state`, with optional `from`/`to`. */
+interface StateTrigger {
+  readonly entityIds: readonly string[];
+  readonly from: string | undefined;
+  readonly to: string | undefined;
+}
+
+function parseStateTriggers(raw: unknown): StateTrigger[] | undefined {
+  const list = Array.isArray(raw) ? raw : [raw];
+  const triggers: StateTrigger[] = [];
+  for (const item of list) {
+    if (!isRecord(item)) return undefined;
+    const platform = item.trigger ?? item.platform;
+    const entityIds = ids(item.entity_id);
+    if (platform !== "state" || entityIds.length === 0) return undefined;
+    triggers.push({
+      entityIds,
+      from: typeof item.from === "string" ? item.from : undefined,
+      to: typeof item.to === "string" ? item.to : undefined,
+    });
+  }
+  return triggers;
+}
 
 class CommandError extends Error {
   constructor(
@@ -727,6 +752,18 @@ export class SimulatedHomeAssistant {
           }
           c.send({ id, type: "event", event: { a: snapshot } });
         };
+      case "subscribe_trigger":
+        return (c, id, m) => {
+          const triggers = parseStateTriggers(m.trigger);
+          if (triggers === undefined) {
+            throw new CommandError(
+              "invalid_format",
+              "Invalid trigger: only state triggers with an entity_id are simulated",
+            );
+          }
+          c.subscriptions.set(id, { kind: "trigger", triggers });
+          c.send(result(id, null));
+        };
       case "call_service":
         return (c, id, m) => this.callService(c, id, m);
       case "config/floor_registry/list":
@@ -891,6 +928,33 @@ export class SimulatedHomeAssistant {
     this.forEachSubscription((connection, id, sub) => {
       if (sub.kind === "entities" && (sub.entityIds === null || sub.entityIds.has(entityId))) {
         connection.send({ id, type: "event", event: entitiesEvent });
+      }
+      if (sub.kind === "trigger" && before !== undefined && after !== undefined) {
+        const fired = sub.triggers.find(
+          (t) =>
+            t.entityIds.includes(entityId) &&
+            (t.from === undefined || t.from === before.state) &&
+            (t.to === undefined || t.to === after.state),
+        );
+        if (fired !== undefined) {
+          const trigger: JsonObject = {
+            id: "0",
+            idx: "0",
+            alias: null,
+            platform: "state",
+            entity_id: entityId,
+            from_state: fullState(before),
+            to_state: fullState(after),
+            for: null,
+            attribute: null,
+            description: `state of ${entityId}`,
+          };
+          connection.send({
+            id,
+            type: "event",
+            event: { variables: { trigger }, context: fullState(after).context ?? null },
+          });
+        }
       }
     });
     const context = after?.context ?? { id: ulid(), parent_id: null, user_id: null };

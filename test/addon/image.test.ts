@@ -16,6 +16,7 @@ import {
   readText,
   readYaml,
   repoPath,
+  startupPackages,
   workdir,
 } from "../helpers/addon-files.js";
 
@@ -28,7 +29,11 @@ const manifest = readYaml("config.yaml") as {
   timeout?: number;
   ingress_port?: number;
 };
-const pkg = readJson("package.json") as { scripts: Record<string, string>; bin: Record<string, string> };
+const pkg = readJson("package.json") as {
+  scripts: Record<string, string>;
+  bin: Record<string, string>;
+  dependencies: Record<string, string>;
+};
 const buildStage = dockerfile.stages.find((s) => s.name === "build") as DockerStage;
 const runtime = dockerfile.stages.at(-1) as DockerStage;
 
@@ -163,6 +168,15 @@ describe("Dockerfile", () => {
       /package\.json$/,
     );
     expect(originOf(posix.join(posix.dirname(posix.dirname(entry)), "node_modules"))?.from).toBe("build");
+  });
+
+  it("needs only production dependencies to start, since the image prunes the rest", () => {
+    const packages = startupPackages("src/cli.ts");
+    expect(packages.has("commander")).toBe(true);
+    const devOnly = [...packages]
+      .filter(([name]) => !(name in pkg.dependencies))
+      .map(([name, by]) => `${name} (${by})`);
+    expect(devOnly, "load these lazily with import(), or make them dependencies").toEqual([]);
   });
 
   it("checks health on /healthz of the bridge's main port, which the add-on publishes", () => {

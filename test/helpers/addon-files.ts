@@ -150,3 +150,31 @@ export function pngSize(path: string): { width: number; height: number } {
   }
   return { width: bytes.readUInt32BE(16), height: bytes.readUInt32BE(20) };
 }
+
+/**
+ * The packages a module loads when it starts: bare specifiers of every static `import`/`export … from`
+ * reachable through relative imports, with one importer each. `import type` and dynamic `import()` load
+ * nothing at start, so they are not followed.
+ */
+export function startupPackages(entry: string): Map<string, string> {
+  const packages = new Map<string, string>();
+  const seen = new Set<string>();
+  const pending = [entry];
+  const statement = /^(?:import|export)\s+(?!type\s)(?:[^;]*?\s+from\s+)?["']([^"']+)["']/gm;
+  for (let file = pending.pop(); file !== undefined; file = pending.pop()) {
+    if (seen.has(file)) continue;
+    seen.add(file);
+    for (const match of readText(file).matchAll(statement)) {
+      const specifier = match[1] as string;
+      if (specifier.startsWith(".")) {
+        pending.push(posix.normalize(posix.join(posix.dirname(file), specifier)).replace(/\.js$/, ".ts"));
+      } else if (!specifier.startsWith("node:")) {
+        const name = specifier.startsWith("@")
+          ? specifier.split("/").slice(0, 2).join("/")
+          : (specifier.split("/")[0] as string);
+        if (!packages.has(name)) packages.set(name, file);
+      }
+    }
+  }
+  return packages;
+}

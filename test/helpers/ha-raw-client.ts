@@ -62,7 +62,7 @@ export class RawHaClient {
   }
 
   /** Sends a command and waits for the reply with its id. */
-  async command(message: Frame & { id: number }): Promise<Frame> {
+  command(message: Frame & { id: number }): Promise<Frame> {
     this.send(message);
     return this.next(
       (m) => m.id === message.id && (m.type === "result" || m.type === "pong"),
@@ -70,8 +70,8 @@ export class RawHaClient {
     );
   }
 
-  async waitClosed(): Promise<void> {
-    await waitFor(() => this.closed, "the close");
+  waitClosed(): Promise<void> {
+    return waitFor(() => this.closed, "the close");
   }
 
   close(): void {

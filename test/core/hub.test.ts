@@ -78,7 +78,7 @@ describe("Hub", () => {
     const kitchen = new RecordingClient(encoder);
     const bystanders = Array.from({ length: 100 }, () => new RecordingClient(encoder));
     hub.subscribe(kitchen, [entityKey("light.kitchen")]);
-    bystanders.forEach((client, i) => hub.subscribe(client, [entityKey(`light.other_${i}`)]));
+    for (const [i, client] of bystanders.entries()) hub.subscribe(client, [entityKey(`light.other_${i}`)]);
     hub.publish(stateChanged("light.kitchen", "on"));
     expect(kitchen.frames).toHaveLength(1);
     expect(bystanders.reduce((sum, c) => sum + c.checked, 0)).toBe(0);

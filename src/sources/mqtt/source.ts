@@ -360,17 +360,19 @@ export class MqttSource implements Service {
     let subscribed = false;
     let refused = false;
 
+    let active = true;
     return new Promise((resolve) => {
       const finish = (outcome: "stopped" | "refused"): void => {
         clearTimeout(this.reconnectTimer);
         clearInterval(this.diagnosticsTimer);
-        client.removeAllListeners();
-        client.on("error", () => {});
+        // The handlers stay attached (an `error` listener must exist for the client's last moments) but go quiet.
+        active = false;
         resolve(outcome);
       };
       this.abort.signal.addEventListener("abort", () => finish("stopped"), { once: true });
 
       client.on("connect", (connack) => {
+        if (!active) return;
         this.attempt = 0;
         this.log.info({ session_present: connack.sessionPresent }, "connected to the MQTT broker");
         this.options.health.set(HEALTH_COMPONENT, true);
@@ -396,8 +398,11 @@ export class MqttSource implements Service {
           });
         }
       });
-      client.on("message", (topic, payload, packet) => this.handleMessage(topic, payload, packet, client));
+      client.on("message", (topic, payload, packet) => {
+        if (active) this.handleMessage(topic, payload, packet, client);
+      });
       client.on("error", (error) => {
+        if (!active) return;
         const code = (error as { code?: unknown }).code;
         if (typeof code === "number" && AUTH_REFUSED_CODES.has(code)) {
           refused = true;
@@ -415,7 +420,7 @@ export class MqttSource implements Service {
         this.log.warn({ err: error }, "MQTT connection error");
       });
       client.on("close", () => {
-        if (this.stopped) return;
+        if (!active || this.stopped) return;
         clearInterval(this.diagnosticsTimer);
         if (refused && endpoint.origin === "supervisor") {
           void client.endAsync(true).finally(() => finish("refused"));

@@ -35,12 +35,12 @@ describe("BridgeServer fan-out", () => {
   it("serializes one event for 1000 subscribed clients once per dialect, identical bytes to all", async () => {
     const before = t.hub.stats();
     t.publish(prediction("kitchen", "2026-01-15T15:45:00.000Z"));
-    const pmaFrames = await Promise.all(
-      pma.map(async (c) => (await c.nextOfType("prediction_update", 30_000), c.raw.at(-1))),
-    );
-    const occFrames = await Promise.all(
-      occupancy.map(async (c) => (await c.nextOfType("prediction_update", 30_000), c.raw.at(-1))),
-    );
+    const lastFrame = async (c: TestClient): Promise<string | undefined> => {
+      await c.nextOfType("prediction_update", 30_000);
+      return c.raw.at(-1)?.toString();
+    };
+    const pmaFrames = await Promise.all(pma.map(lastFrame));
+    const occFrames = await Promise.all(occupancy.map(lastFrame));
     const after = t.hub.stats();
     expect((after.encodes.pma ?? 0) - (before.encodes.pma ?? 0)).toBe(1);
     expect((after.encodes.occupancy ?? 0) - (before.encodes.occupancy ?? 0)).toBe(1);

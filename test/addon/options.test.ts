@@ -1,5 +1,9 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
+import { loadConfig } from "../../src/config/load.js";
 import { configSchema, crossFieldIssues, fromAddonOptions, isRecord } from "../../src/config/schema.js";
 import { readYaml } from "../helpers/addon-files.js";
 import {
@@ -195,5 +199,34 @@ describe("fromAddonOptions", () => {
 
   it("changes nothing when neither list is present", () => {
     expect(fromAddonOptions({ mqtt: { discovery: false } })).toEqual({ mqtt: { discovery: false } });
+  });
+});
+
+describe("the add-on's options file, as the bridge loads it", () => {
+  it("yields the shipped defaults plus the user's keys and room map, with nothing ignored", () => {
+    const dir = mkdtempSync(join(tmpdir(), "pma-addon-options-"));
+    try {
+      const file = join(dir, "options.json");
+      // What the Supervisor writes: config.yaml's defaults merged with what the user entered.
+      const written = {
+        ...options,
+        api_keys: [{ name: "tablet", key: "t".repeat(24), capabilities: ["entities"] }],
+        room_map: [{ predictor_room: "bedroom_1", area_id: "master_bedroom" }],
+      };
+      writeFileSync(file, JSON.stringify(written));
+      const loaded = loadConfig({
+        env: { SUPERVISOR_TOKEN: "supervisor-token", PMA_ADDON_OPTIONS_FILE: file },
+        probeDataDir: false,
+      });
+      expect(loaded.addon).toBe(true);
+      expect(loaded.warnings).toEqual([]);
+      expect(loaded.config.data_dir).toBe("/data");
+      expect(loaded.config.auth.api_keys).toEqual([
+        { name: "tablet", key: "t".repeat(24), capabilities: ["entities"], rooms: [] },
+      ]);
+      expect(loaded.config.rooms.room_map).toEqual({ bedroom_1: "master_bedroom" });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

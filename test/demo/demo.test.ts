@@ -1,0 +1,73 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { connectAsync } from "mqtt";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { silentLogger } from "../../src/core/logger.js";
+import { type Demo, demoBanner, startDemo } from "../../src/demo/index.js";
+import { verifyToken } from "../../src/server/auth/jwt.js";
+import { readSecrets } from "../../src/server/auth/secrets.js";
+
+describe("startDemo", () => {
+  let demo: Demo;
+  let dataDir: string;
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), "pma-demo-"));
+    demo = await startDemo({ port: 0, dataDir, speed: 20, seed: 11, logLevel: "silent" }, silentLogger());
+  });
+  afterAll(async () => {
+    await demo?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it("binds to loopback and prints every URL, the token, the API key and a runnable example command", () => {
+    expect(demo.urls.http).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const banner = demoBanner(demo);
+    for (const text of [
+      demo.urls.dashboard,
+      demo.urls.pma,
+      `${demo.urls.occupancy}/ws/predictions`,
+      demo.token,
+      demo.apiKey,
+    ]) {
+      expect(banner).toContain(text);
+    }
+    expect(demo.exampleCommand).toBe(`node examples/node/pma-client.mjs ${demo.urls.pma} ${demo.token}`);
+    expect(demo.urls.dashboard).toBe(`${demo.urls.http}/#token=${demo.token}`);
+  });
+
+  it("mints a full-access token from the secret kept in its data directory", async () => {
+    const secret = readSecrets(dataDir)?.jwt_secret;
+    expect(secret).toBeDefined();
+    const claims = await verifyToken(secret ?? "", demo.token);
+    expect(claims.subject).toBe("demo-admin");
+    expect(claims.capabilities).toEqual(
+      expect.arrayContaining(["predictions", "alerts", "entities", "admin"]),
+    );
+    expect(claims.rooms).toEqual([]);
+  });
+
+  it("runs a prediction publisher on the embedded broker, under the predictor's own room ids", async () => {
+    const client = await connectAsync(demo.urls.mqtt, { clientId: "demo-test-watcher" });
+    const topics = new Set<string>();
+    client.on("message", (topic) => topics.add(topic));
+    await client.subscribeAsync("occupancy/predictions/+/prediction");
+    await expect
+      .poll(() => topics.has("occupancy/predictions/living_kitchen/prediction"), { timeout: 5_000 })
+      .toBe(true);
+    expect(topics.has("occupancy/predictions/bedroom/prediction")).toBe(true);
+    await client.endAsync();
+  });
+
+  it("keeps the simulated home alive: presence sensors change as residents move", async () => {
+    const presence = () =>
+      demo.simulator
+        .entityIds()
+        .filter((id) => /^binary_sensor\..*_(motion|occupancy)$/.test(id))
+        .map((id) => `${id}=${demo.simulator.stateOf(id)?.state}`)
+        .join(",");
+    const first = presence();
+    await expect.poll(presence, { timeout: 10_000, interval: 50 }).not.toBe(first);
+  });
+});

@@ -436,7 +436,9 @@ export class MqttSource implements Service {
         refused = false;
         clearTimeout(this.reconnectTimer);
         this.reconnectTimer = setTimeout(() => {
-          if (!this.stopped) client.reconnect();
+          // Without the stores, mqtt.js would start over with empty ones and drop unacknowledged QoS 1 publishes.
+          if (!this.stopped)
+            client.reconnect({ incomingStore: client.incomingStore, outgoingStore: client.outgoingStore });
         }, delay);
       });
     });

@@ -1,9 +1,11 @@
 import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { Writable } from "node:stream";
 import { afterEach, describe, expect, it } from "vitest";
 import { EventKind, type NewBridgeEvent } from "../../../src/core/events.js";
 import type { HaStateObject, StateFeed } from "../../../src/core/home.js";
+import { createLogger } from "../../../src/core/logger.js";
 import { startBroker, type TestBroker } from "../../helpers/mosquitto.js";
 import {
   connectPeer,
@@ -152,12 +154,30 @@ describe("MqttSource connection", () => {
 
   it("keeps retrying, unready and without crashing, while a configured broker refuses its credentials", async () => {
     const mqttBroker = await broker({ auth: { username: "u", password: "right" } });
-    const entry = track(makeSource(uniqueMqttConfig(mqttBroker.url, { username: "u", password: "wrong" })));
+    const lines: string[] = [];
+    const log = createLogger({
+      level: "info",
+      format: "json",
+      destination: new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          lines.push(chunk.toString());
+          done();
+        },
+      }),
+    });
+    const entry = track(
+      makeSource(uniqueMqttConfig(mqttBroker.url, { username: "u", password: "wrong" }), { log }),
+    );
     await entry.source.start();
     await waitFor(
       () => entry.health.get("mqtt")?.reason?.includes("refused the credentials"),
       "the refusal in health",
     );
+    await waitFor(
+      () => lines.filter((line) => line.includes("refused the connection")).length >= 3,
+      "further attempts",
+    );
+    expect(lines.join("")).not.toContain('"wrong"');
     expect(entry.source.connected()).toBe(false);
     expect(entry.sink.of(EventKind.ConnectionStatus).at(-1)?.data.status).toBe("reconnecting");
   });

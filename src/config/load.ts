@@ -63,7 +63,7 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
     const file = env.PMA_ADDON_OPTIONS_FILE ?? ADDON_OPTIONS_FILE;
     const fromFile = readConfigFile(file, issues);
     if (fromFile !== undefined) {
-      layers.push(fromFile);
+      layers.push(fromAddonOptions(fromFile));
       sources.push(`add-on options ${file}`);
     }
   } else if (options.configFile !== undefined) {

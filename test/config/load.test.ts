@@ -81,6 +81,23 @@ describe("loadConfig", () => {
     expect(sources).toContain(`add-on options ${options}`);
   });
 
+  it("moves the add-on's top-level api_keys and room_map lists to their config paths", () => {
+    const dir = tempDir();
+    const key = { name: "tablet", key: "k".repeat(20), capabilities: ["predictions"], rooms: [] };
+    const options = writeFile(
+      dir,
+      "options.json",
+      JSON.stringify({
+        data_dir: dir,
+        api_keys: [key],
+        room_map: [{ predictor_room: "living_kitchen", area_id: "living_room" }],
+      }),
+    );
+    const { config } = loadConfig({ env: { SUPERVISOR_TOKEN: "x", PMA_ADDON_OPTIONS_FILE: options } });
+    expect(config.auth.api_keys).toEqual([key]);
+    expect(config.rooms.room_map).toEqual({ living_kitchen: "living_room" });
+  });
+
   it("maps the seed system's WEBSOCKET_API_* variables, and PMA_* wins over them", () => {
     const dir = tempDir();
     const { config } = loadConfig({

@@ -8,6 +8,7 @@ import {
   type ConfigIssue,
   configSchema,
   crossFieldIssues,
+  fromAddonOptions,
   isRecord,
   SECRET_PATHS,
 } from "./schema.js";

@@ -4,6 +4,7 @@ import type { Duplex } from "node:stream";
 import { type RawData, type WebSocket, WebSocketServer } from "ws";
 import { isRecord } from "../config/schema.js";
 import type { Attributes, JsonValue } from "../core/events.js";
+import { type ActivityOptions, driveActivity } from "./activity.js";
 import {
   ADMIN_USER_ID,
   fixtureHome,
@@ -216,8 +217,6 @@ export class SimulatedHomeAssistant {
   ignorePings = false;
   /** Send a service call's state change after its result rather than before. */
   stateAfterServiceResult = false;
-  /** Drop the connection when the next `call_service` arrives, before answering it. */
-  dropOnNextServiceCall = false;
   coreState: CoreState = "RUNNING";
   /** While false, `config/*` commands are unknown, as before the `config` integration loads. */
   registriesLoaded = true;
@@ -228,6 +227,8 @@ export class SimulatedHomeAssistant {
   private connectionCounter = 0;
   private flapsLeft = 0;
   private readonly refusals = new Map<string, Refusal>();
+  private readonly drops = new Map<string, number>();
+  private token: string;
   private readonly floors = new Map<string, SimFloor>();
   private readonly areas = new Map<string, SimArea>();
   private readonly devices = new Map<string, SimDevice>();
@@ -248,6 +249,7 @@ export class SimulatedHomeAssistant {
     this.httpUrl = `http://${host}:${address.port}`;
     this.url = `ws://${host}:${address.port}/api/websocket`;
     this.haVersion = options.haVersion ?? DEFAULT_HA_VERSION;
+    this.token = options.token;
     for (const floor of home.floors) this.floors.set(floor.floor_id, floor);
     for (const area of home.areas) this.areas.set(area.area_id, area);
     for (const device of home.devices) this.devices.set(device.id, device);
@@ -346,6 +348,31 @@ export class SimulatedHomeAssistant {
     });
   }
 
+  /** Drops the connection when the next `times` commands of `type` arrive, before answering (e.g. mid-sync). */
+  dropOn(type: string, times = 1): void {
+    this.drops.set(type, times);
+  }
+
+  /** Revokes the token in use: HA just closes the socket, and the old token no longer authenticates. */
+  revokeToken(newToken: string): void {
+    this.token = newToken;
+    this.dropConnections();
+  }
+
+  /** Writes a raw text frame to every authenticated connection, e.g. garbage a buggy proxy might send. */
+  sendRaw(text: string): void {
+    for (const connection of this.connections) {
+      if (connection.phase === "ready") connection.ws.send(text);
+    }
+  }
+
+  /** Sends a `subscribe_entities` event of one's own making to every entity subscription. */
+  injectEntitiesEvent(event: JsonObject): void {
+    this.forEachSubscription((connection, id, sub) => {
+      if (sub.kind === "entities") connection.send({ id, type: "event", event });
+    });
+  }
+
   /**
    * Restarts core: every connection drops, core comes back `STARTING` without its `config` integration,
    * and entities are restored placeholders (`unavailable`, `restored: true`) until `finishStartup()`.
@@ -380,6 +407,11 @@ export class SimulatedHomeAssistant {
     this.registriesLoaded = true;
     this.coreState = "RUNNING";
     this.fireEvent("homeassistant_started", {});
+  }
+
+  /** Starts realistic background activity (motion, lights, climate, automations, scenes); returns stop. */
+  startActivity(options: ActivityOptions): () => void {
+    return driveActivity(this, options);
   }
 
   /** Queues `count` state diffs at once, as a burst would for a client that cannot keep up. */
@@ -639,7 +671,7 @@ export class SimulatedHomeAssistant {
       connection.phase = "closed";
       return;
     }
-    if (message.access_token !== this.options.token) {
+    if (message.access_token !== this.token) {
       connection.sendNow({ type: "auth_invalid", message: "Invalid access token or password" });
       connection.ws.close();
       connection.phase = "closed";
@@ -676,6 +708,12 @@ export class SimulatedHomeAssistant {
       return;
     }
     connection.lastId = id;
+    const drops = this.drops.get(type) ?? 0;
+    if (drops > 0) {
+      this.drops.set(type, drops - 1);
+      connection.terminate();
+      return;
+    }
     const refusal = this.refusals.get(type);
     if (refusal !== undefined && refusal.remaining > 0) {
       refusal.remaining -= 1;
@@ -807,11 +845,6 @@ export class SimulatedHomeAssistant {
     const { domain, service } = message;
     if (typeof domain !== "string" || typeof service !== "string") {
       throw new CommandError("invalid_format", "required key not provided @ data['service']. Got None");
-    }
-    if (this.dropOnNextServiceCall) {
-      this.dropOnNextServiceCall = false;
-      connection.terminate();
-      return;
     }
     if (SERVICES[domain]?.[service] === undefined) {
       throw new CommandError("not_found", `Service ${domain}.${service} not found.`, {

@@ -410,7 +410,7 @@ describe("HomeAssistantSource conformance", () => {
       .catch((e: unknown) => e);
     expect(invalid).toMatchObject({ haCode: "service_validation_error" });
 
-    h.ha.dropOnNextServiceCall = true;
+    h.ha.dropOn("call_service");
     const lost = await h.source
       .callService("switch", "toggle", undefined, { entity_id: "switch.coffee_machine" })
       .catch((e: unknown) => e);

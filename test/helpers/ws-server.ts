@@ -1,12 +1,13 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Writable } from "node:stream";
 import { type Config, type ConfigInput, configSchema } from "../../src/config/schema.js";
 import type { NewBridgeEvent } from "../../src/core/events.js";
 import { HealthRegistry } from "../../src/core/health.js";
 import type { HomeDirectory } from "../../src/core/home.js";
 import { Hub } from "../../src/core/hub.js";
-import { silentLogger } from "../../src/core/logger.js";
+import { createLogger } from "../../src/core/logger.js";
 import { mintToken } from "../../src/server/auth/jwt.js";
 import { BridgeServer } from "../../src/server/bridge-server.js";
 import { HttpListener } from "../../src/server/http.js";
@@ -21,6 +22,8 @@ export interface TestServer {
   readonly listener: HttpListener;
   readonly config: Config;
   readonly dataDir: string;
+  /** Error-level log lines the server wrote: a clean run has none. */
+  readonly errors: string[];
   url(path: string): string;
   http(path: string, headers?: Record<string, string>): Promise<Response>;
   connect(path: string): Promise<TestClient>;
@@ -56,7 +59,17 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     },
   });
   const config = options.tune ? options.tune(parsed) : parsed;
-  const log = silentLogger();
+  const errors: string[] = [];
+  const log = createLogger({
+    level: "error",
+    format: "json",
+    destination: new Writable({
+      write(chunk, _encoding, done) {
+        errors.push(String(chunk));
+        done();
+      },
+    }),
+  });
   const hub = new Hub({ log });
   const health = new HealthRegistry();
   const server = new BridgeServer({ config, hub, health, home: options.home, log, version: "test" });
@@ -73,6 +86,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     listener,
     config,
     dataDir,
+    errors,
     url: (path) => `ws://${base}${path}`,
     http: (path, headers = {}) => fetch(`http://${base}${path}`, { headers }),
     connect: async (path) => {

@@ -32,6 +32,24 @@ describe("README.md", () => {
   });
 });
 
+describe("README.md command line reference", () => {
+  const cli = readText("src/cli.ts");
+
+  it("lists every command the CLI defines", () => {
+    const commands = [...cli.matchAll(/\.command\("([\w-]+)"/g)].map((m) => m[1] as string);
+    expect(commands).toContain("run");
+    expect(commands.filter((command) => !readme.includes(`pma-bridge ${command}`))).toEqual([]);
+  });
+
+  it("lists every flag the CLI defines", () => {
+    const flags = [...cli.matchAll(/(?:option|Option)\(\s*"[^"]*?(--[a-z][\w-]*)/g)].map(
+      (m) => m[1] as string,
+    );
+    expect(flags).toContain("--config");
+    expect(flags.filter((flag) => !readme.includes(flag))).toEqual([]);
+  });
+});
+
 describe("DOCS.md", () => {
   it("explains every add-on option and every published port", () => {
     const manifest = readYaml("config.yaml") as { schema: SchemaNode; ports: Record<string, number> };

@@ -80,7 +80,9 @@ function buildInputs(): string[] {
     for (const match of command.matchAll(/npm run (?:--silent )?([\w:-]+)/g)) visit(match[1] as string);
     for (const word of command.split(/[\s=;&|]+/)) {
       const path = word.replace(/^\.\//, "");
-      const isRepoPath = /^[\w-][\w.-]*(\/[\w.-]+)*\/?$/.test(path) && !path.startsWith("node_modules");
+      // Outputs (under dist/) and installed packages are not inputs.
+      const isRepoPath =
+        /^[\w-][\w.-]*(\/[\w.-]+)*\/?$/.test(path) && !/^(node_modules|dist)(\/|$)/.test(path);
       if (isRepoPath && existsSync(repoPath(path))) inputs.add(path.replace(/\/$/, ""));
     }
   };
@@ -99,8 +101,9 @@ describe("Dockerfile", () => {
     const first = dockerfile.instructions[0];
     expect(first?.keyword).toBe("ARG");
     expect(first?.args).toBe("BUILD_FROM=ghcr.io/home-assistant/base:3.23");
-    for (const stage of dockerfile.stages)
+    for (const stage of dockerfile.stages) {
       expect(stage.from, `stage ${stage.index}`).toMatch(/^\$\{?BUILD_FROM\}?$/);
+    }
   });
 
   it("compiles in a build stage: npm ci, npm run build, then drops dev dependencies", () => {

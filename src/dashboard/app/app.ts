@@ -1,0 +1,3 @@
+import { PmaDashboard } from "./dashboard.js";
+
+customElements.define("pma-dashboard", PmaDashboard);

@@ -21,18 +21,21 @@ export interface TestBroker {
 export interface StartBrokerOptions {
   /** When set, the broker refuses anonymous clients and every credential but this one. */
   readonly auth?: { readonly username: string; readonly password: string };
+  /** False makes a restart forget every session and retained message, like a broker without persistence. */
+  readonly persistence?: boolean;
 }
 
 const READY_TIMEOUT_MS = 10_000;
 
 export async function startBroker(options: StartBrokerOptions = {}): Promise<TestBroker> {
-  const binary = findBinary("mosquitto");
+  // PMA_TEST_MQTT_BROKER=aedes forces the fallback, to check that it works where mosquitto is installed.
+  const binary = process.env.PMA_TEST_MQTT_BROKER === "aedes" ? undefined : findBinary("mosquitto");
   const port = await freePort();
-  if (binary !== undefined) return startMosquitto(binary, port, options.auth);
-  process.stdout.write(
-    "[pma-bridge tests] mosquitto not found: MQTT tests use the embedded aedes broker instead\n",
-  );
-  return startAedes(port, options.auth);
+  if (binary !== undefined) return startMosquitto(binary, port, options);
+  const why =
+    process.env.PMA_TEST_MQTT_BROKER === "aedes" ? "PMA_TEST_MQTT_BROKER=aedes" : "mosquitto not found";
+  process.stdout.write(`[pma-bridge tests] ${why}: MQTT tests use the embedded aedes broker instead\n`);
+  return startAedes(port, options);
 }
 
 function findBinary(name: string): string | undefined {
@@ -84,7 +87,7 @@ async function waitForPort(port: number, exited: () => string | undefined): Prom
 async function startMosquitto(
   binary: string,
   port: number,
-  auth: StartBrokerOptions["auth"],
+  { auth, persistence = true }: StartBrokerOptions,
 ): Promise<TestBroker> {
   const dir = mkdtempSync(join(tmpdir(), "pma-mosquitto-"));
   const configFile = join(dir, "mosquitto.conf");
@@ -99,7 +102,7 @@ async function startMosquitto(
     ...(auth === undefined
       ? ["allow_anonymous true"]
       : ["allow_anonymous false", `password_file ${passwordFile}`]),
-    "persistence true",
+    `persistence ${persistence}`,
     `persistence_location ${dir}/`,
     "log_dest stderr",
     "log_type error",
@@ -150,24 +153,30 @@ async function startMosquitto(
   };
 }
 
-async function startAedes(port: number, auth: StartBrokerOptions["auth"]): Promise<TestBroker> {
+async function startAedes(
+  port: number,
+  { auth, persistence = true }: StartBrokerOptions,
+): Promise<TestBroker> {
   const { Aedes } = await import("aedes");
-  // One broker instance across restarts: its in-memory persistence plays the part of mosquitto's disk.
-  const aedes = await Aedes.createBroker(
-    auth === undefined
-      ? {}
-      : {
-          authenticate: (_client, username, password, done) =>
-            done(null, username === auth.username && password?.toString() === auth.password),
-        },
-  );
+  const create = () =>
+    Aedes.createBroker(
+      auth === undefined
+        ? {}
+        : {
+            authenticate: (_client, username, password, done) =>
+              done(null, username === auth.username && password?.toString() === auth.password),
+          },
+    );
+  // With persistence, one broker instance lives across restarts: its in-memory store plays mosquitto's disk.
+  let aedes = await create();
   let server: Server | undefined;
   const sockets = new Set<Socket>();
   const listen = async (): Promise<void> => {
+    const broker = aedes;
     const next = createServer((socket) => {
       sockets.add(socket);
       socket.once("close", () => sockets.delete(socket));
-      aedes.handle(socket);
+      broker.handle(socket);
     });
     server = next;
     await new Promise<void>((resolve, reject) => {
@@ -184,6 +193,7 @@ async function startAedes(port: number, auth: StartBrokerOptions["auth"]): Promi
       for (const socket of sockets) socket.destroy();
     });
   };
+  const closeBroker = (): Promise<void> => new Promise((resolve) => aedes.close(() => resolve()));
   await listen();
   return {
     kind: "aedes",
@@ -191,11 +201,15 @@ async function startAedes(port: number, auth: StartBrokerOptions["auth"]): Promi
     port,
     restart: async () => {
       await close();
+      if (!persistence) {
+        await closeBroker();
+        aedes = await create();
+      }
       await listen();
     },
     stop: async () => {
       await close();
-      await new Promise<void>((resolve) => aedes.close(() => resolve()));
+      await closeBroker();
     },
   };
 }

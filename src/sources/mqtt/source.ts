@@ -74,6 +74,14 @@ export class MqttCounters implements MqttStats {
   rejected(_kind: TopicKind, reason: RejectReason): void {
     this.rejectedByReason.set(reason, (this.rejectedByReason.get(reason) ?? 0) + 1);
   }
+
+  /** Plain numbers for the JSON metrics endpoint. */
+  snapshot(): { received: Record<string, number>; rejected: Record<string, number> } {
+    return {
+      received: Object.fromEntries(this.receivedByKind),
+      rejected: Object.fromEntries(this.rejectedByReason),
+    };
+  }
 }
 
 /** Told when a room's predictions go stale (no prediction for `stale_after_seconds`) and when they resume. */
@@ -385,9 +393,10 @@ export class MqttSource implements Service {
           this.timing.diagnosticsIntervalMs,
         );
         this.diagnosticsTimer.unref();
-        // The first subscription of this process also brings the retained "last known" messages; later
-        // reconnects either resume the broker's session or are resubscribed by mqtt.js.
-        if (!subscribed) {
+        // Subscribe on this process's first connection (which also brings the retained "last known" messages)
+        // and whenever the broker kept no session for us; a resumed session still holds the subscriptions.
+        // (mqtt.js's own resubscription works only with its fixed reconnect period, which is off here.)
+        if (!subscribed || !connack.sessionPresent) {
           subscribed = true;
           const filters = subscriptionFilters(this.topics);
           client.subscribe(filters, { qos: 1 }, (error) => {

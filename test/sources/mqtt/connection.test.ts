@@ -114,6 +114,31 @@ describe("MqttSource connection", () => {
     expect(entry.source.connected()).toBe(true);
   });
 
+  it("subscribes again when the broker comes back without its session", async () => {
+    const mqttBroker = await broker({ persistence: false });
+    const config = uniqueMqttConfig(mqttBroker.url);
+    const entry = track(makeSource(config));
+    await entry.source.start();
+    await waitFor(() => entry.source.connected(), "connection");
+    await mqttBroker.restart();
+    await waitFor(
+      () =>
+        entry.sink.of(EventKind.ConnectionStatus).at(-1)?.data.status === "connected" &&
+        entry.source.connected(),
+      "reconnection",
+    );
+    const publisher = await connectPeer(mqttBroker.url);
+    cleanups.push(() => publisher.endAsync(true));
+    const topic = `${config?.alerts_topic_prefix}/info`;
+    await waitFor(() => {
+      publisher.publish(topic, JSON.stringify({ alert_id: "after-restart", message: "still listening" }), {
+        qos: 1,
+      });
+      return entry.sink.of(EventKind.Alert).length > 0;
+    }, "an alert after the broker forgot the session");
+    expect(entry.sink.of(EventKind.Alert)[0]?.data.alert_id).toBe("after-restart");
+  });
+
   it("asks the Supervisor for the broker, retrying while it answers 'Service not enabled'", async () => {
     const mqttBroker = await broker();
     let calls = 0;

@@ -150,7 +150,7 @@ describe("MqttSource ingestion", () => {
     await deliver(entry, `${entry.config.mqtt.alerts_topic_prefix}/panic`, '{"message":"x"}');
     expect(entry.sink.of(EventKind.PredictionUpdate)).toEqual([]);
     expect(entry.sink.of(EventKind.Alert)).toEqual([]);
-    expect(Object.fromEntries(entry.stats.rejectedByReason)).toEqual({
+    expect(entry.stats.snapshot().rejected).toEqual({
       unknown_topic: 2,
       unknown_room: 1,
       invalid_json: 1,

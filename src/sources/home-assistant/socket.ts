@@ -159,7 +159,15 @@ export class SocketFactory {
         this.lastFailure = undefined;
         ws.removeAllListeners();
         // Errors after auth surface as a close, which the library handles; an unhandled 'error' would throw.
-        ws.on("error", (error) => log.debug({ err: error }, "Home Assistant socket error"));
+        ws.on("error", (error: Error & { code?: string }) => {
+          if (error.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") {
+            this.options.onBadFrame(
+              "frame larger than homeassistant.max_payload_mib; the connection is dropped",
+            );
+          } else {
+            log.debug({ err: error }, "Home Assistant socket error");
+          }
+        });
         const haVersion = typeof message.ha_version === "string" ? message.ha_version : "0.0.0";
         if (supportsFeatures(haVersion)) {
           ws.send(JSON.stringify({ type: "supported_features", id: 1, features: { coalesce_messages: 1 } }));

@@ -59,6 +59,8 @@ export interface ClientSummary {
 export interface InboundErrorCodes {
   readonly invalidFormat: string;
   readonly rateLimited: string;
+  /** The server failed while handling a valid message (a bug, logged); the connection stays usable. */
+  readonly internal: string;
 }
 
 /**
@@ -164,7 +166,7 @@ export abstract class Connection implements HubClient {
       .then(() => (this.closed ? undefined : this.handle(message)))
       .catch((error: unknown) => {
         this.ctx.log.error({ err: error, client: this.id }, "message handling failed");
-        this.sendError(this.errorCodes.invalidFormat, "the message could not be handled");
+        this.sendError(this.errorCodes.internal, "the server failed to handle the message");
       });
   }
 

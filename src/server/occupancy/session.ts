@@ -295,6 +295,7 @@ export class OccupancySession extends Connection {
     }
     // A new credential starts from a clean slate: old subscriptions were checked against the old one.
     this.subs.clear();
+    this.reindex();
     this.principal = principal;
     this.clientName = command.clientName;
     this.sendMessage("authentication", {

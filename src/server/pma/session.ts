@@ -68,7 +68,11 @@ const SUBSCRIPTION_TYPE: Record<SubscriptionCommandType, string> = {
 export class PmaSession extends Connection {
   readonly dialect = "pma";
   readonly endpoint = "/ws";
-  protected readonly errorCodes = { invalidFormat: "INVALID_MESSAGE_FORMAT", rateLimited: "RATE_LIMITED" };
+  protected readonly errorCodes = {
+    invalidFormat: "INVALID_MESSAGE_FORMAT",
+    rateLimited: "RATE_LIMITED",
+    internal: "INTERNAL_ERROR",
+  };
   private readonly subs = new PmaSubscriptions();
 
   constructor(

@@ -153,7 +153,10 @@ interface RoomPrediction {
 const LAST_KNOWN_LIMIT = 100;
 /** The same refusal for the same topic is logged at most this often. */
 const REJECT_LOG_INTERVAL_MS = 60_000;
+/** Connection refused codes meaning bad credentials or not authorised (MQTT 3.1.1: 4, 5; MQTT 5: 134, 135). */
 const AUTH_REFUSED_CODES = new Set([4, 5, 134, 135]);
+/** How long a clean stop waits for the broker to take the `offline` status. */
+const STOP_PUBLISH_TIMEOUT_MS = 2_000;
 
 /**
  * The MQTT side of the bridge: finds the broker, keeps a persistent QoS 1 session to it, turns the
@@ -255,10 +258,18 @@ export class MqttSource implements Service {
     this.client = undefined;
     if (client !== undefined) {
       if (client.connected) {
-        // A clean shutdown says offline itself; the Last Will only covers crashes.
-        await client
-          .publishAsync(this.presence.statusTopic, STATUS_OFFLINE, { qos: 1, retain: true })
-          .catch((error: unknown) => this.log.debug({ err: error }, "could not publish offline status"));
+        // A clean shutdown says offline itself; the Last Will only covers crashes. A broker that no longer
+        // answers must not hold up the shutdown.
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          client
+            .publishAsync(this.presence.statusTopic, STATUS_OFFLINE, { qos: 1, retain: true })
+            .catch((error: unknown) => this.log.debug({ err: error }, "could not publish offline status")),
+          new Promise<void>((resolve) => {
+            timer = setTimeout(resolve, STOP_PUBLISH_TIMEOUT_MS);
+          }),
+        ]);
+        clearTimeout(timer);
       }
       await client.endAsync(true);
     }
@@ -288,13 +299,24 @@ export class MqttSource implements Service {
   }
 
   private async run(): Promise<void> {
+    let refusals = 0;
     while (!this.stopped) {
       const endpoint = await this.resolveEndpoint();
       if (endpoint === undefined) return;
       const outcome = await this.session(endpoint);
       if (outcome === "stopped") return;
-      this.log.warn("the broker refused the Supervisor's MQTT credentials; asking the Supervisor again");
+      refusals += 1;
+      const delay = this.backoff(refusals);
+      this.log.warn(
+        { retry_in_ms: delay },
+        "the broker refused the Supervisor's MQTT credentials; asking the Supervisor again",
+      );
+      await this.sleep(delay);
     }
+  }
+
+  private backoff(attempt: number): number {
+    return Math.min(this.timing.reconnectMinMs * 2 ** (attempt - 1), this.timing.reconnectMaxMs);
   }
 
   /** The configured broker, or the Supervisor's, asked again with backoff while it has none. */
@@ -370,14 +392,16 @@ export class MqttSource implements Service {
 
     let active = true;
     return new Promise((resolve) => {
+      const onAbort = (): void => finish("stopped");
       const finish = (outcome: "stopped" | "refused"): void => {
         clearTimeout(this.reconnectTimer);
         clearInterval(this.diagnosticsTimer);
+        this.abort.signal.removeEventListener("abort", onAbort);
         // The handlers stay attached (an `error` listener must exist for the client's last moments) but go quiet.
         active = false;
         resolve(outcome);
       };
-      this.abort.signal.addEventListener("abort", () => finish("stopped"), { once: true });
+      this.abort.signal.addEventListener("abort", onAbort, { once: true });
 
       client.on("connect", (connack) => {
         if (!active) return;
@@ -436,10 +460,7 @@ export class MqttSource implements Service {
           return;
         }
         this.attempt += 1;
-        const delay = Math.min(
-          this.timing.reconnectMinMs * 2 ** (this.attempt - 1),
-          this.timing.reconnectMaxMs,
-        );
+        const delay = this.backoff(this.attempt);
         if (!refused) this.options.health.set(HEALTH_COMPONENT, false, "the MQTT broker is unreachable");
         this.setConnection("reconnecting", `reconnecting to the MQTT broker in ${delay} ms`);
         refused = false;
@@ -716,17 +737,17 @@ export class MqttSource implements Service {
     this.log.warn({ topic, reason, detail }, "ignored an MQTT message");
   }
 
+  /** Waits, or less when the source is stopped meanwhile. */
   private sleep(ms: number): Promise<void> {
+    const signal = this.abort.signal;
     return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.abort.signal.addEventListener(
-        "abort",
-        () => {
-          clearTimeout(timer);
-          resolve();
-        },
-        { once: true },
-      );
+      const done = (): void => {
+        clearTimeout(timer);
+        signal.removeEventListener("abort", done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      signal.addEventListener("abort", done, { once: true });
     });
   }
 }

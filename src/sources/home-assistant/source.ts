@@ -137,12 +137,12 @@ class Session {
   }
 
   sleep(ms: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
     return this.run(
       new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, ms);
-        this.endListeners.add(() => clearTimeout(timer));
+        timer = setTimeout(resolve, ms);
       }),
-    );
+    ).finally(() => clearTimeout(timer));
   }
 
   snapshotArrived(states: Map<string, HaStateObject>): void {
@@ -275,7 +275,7 @@ export class HomeAssistantSource implements Service {
     await this.connect();
   }
 
-  async stop(): Promise<void> {
+  stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.retryTimer);
     clearInterval(this.heartbeatTimer);
@@ -285,7 +285,7 @@ export class HomeAssistantSource implements Service {
     this.conn = undefined;
     this.factory?.terminate();
     this.options.health.set(HEALTH_COMPONENT, false, "stopped");
-    await Promise.resolve();
+    return Promise.resolve();
   }
 
   /** Calls a HA service; rejects with `HomeAssistantCommandError` (HA's code, or `connection_lost`). */
@@ -323,6 +323,7 @@ export class HomeAssistantSource implements Service {
     try {
       conn = await createConnection({ createSocket: factory.createSocket, setupRetry: 0 });
     } catch (error) {
+      if (this.stopped) return;
       if (error === ERR_INVALID_AUTH) this.onInvalidAuth();
       else this.onConnectFailed();
       return;

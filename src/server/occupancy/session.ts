@@ -65,6 +65,7 @@ export class OccupancySession extends Connection {
   protected readonly errorCodes = {
     invalidFormat: OccupancyErrorCode.Validation,
     rateLimited: OccupancyErrorCode.RateLimit,
+    internal: OccupancyErrorCode.Connection,
   };
   private readonly subs = new Map<string, Endpoint>();
   private clientName: string | undefined;

@@ -96,15 +96,20 @@ export class OccupancyClient extends BaseClient<OccupancyMessage, OccupancyMessa
           return;
         }
         this.granted = { capabilities: message.data.capabilities, roomFilters: message.data.room_filters };
+        // The bridge subscribes the connection's own endpoint right after authenticating and says so with a
+        // reply of its own; it is taken off the queue here so later replies still meet their requests.
+        this.replies.expect().catch(() => undefined);
         this.restore();
         return;
       case "error":
-        // The seed system answers a bad key with an `error` instead of an `authentication` reply.
         if (this.authenticating) {
+          // A bad credential is answered with an `error` (as the seed system does), not an `authentication` reply.
           this.authenticating = false;
           this.fail(
             new ClientError("AUTHENTICATION_FAILED", `${message.data.error_code}: ${message.data.error}`),
           );
+        } else if (message.data.error_code === "SUBSCRIPTION_ERROR") {
+          this.replies.reject(new ClientError("SUBSCRIPTION_ERROR", message.data.error, { ...message.data }));
         }
         return;
       case "subscription_status":

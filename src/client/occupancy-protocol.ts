@@ -1,5 +1,5 @@
 import type { AlertData, DriftData, JsonValue } from "../core/events.js";
-import type { PredictionUpdateData } from "./pma-protocol.js";
+import type { PredictionUpdateData, RateLimitWarningData } from "./pma-protocol.js";
 import { type FieldSpec, fieldProblem, isRecord, type ParseResult } from "./validate.js";
 
 /**
@@ -21,6 +21,8 @@ export interface ConnectionData {
 export interface AuthenticationData {
   readonly success: boolean;
   readonly message: string;
+  readonly subject?: string;
+  readonly client_name?: string;
   readonly capabilities: readonly string[];
   readonly room_filters: readonly string[];
 }
@@ -52,13 +54,8 @@ export interface OccupancyErrorData {
   readonly error: string;
   readonly error_code: string;
   readonly timestamp: string;
-}
-
-export interface RateLimitWarningData {
-  readonly message: string;
-  readonly max_messages_per_minute: number;
-  readonly current_count: number;
-  readonly reset_time: string;
+  /** The detailed code of validation and authentication errors, e.g. `UNKNOWN_MESSAGE_ID`. */
+  readonly reason?: string;
 }
 
 export interface OccupancyDataByType {

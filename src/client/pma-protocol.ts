@@ -69,6 +69,14 @@ export interface PongData {
   readonly server_time: string;
 }
 
+export interface RateLimitWarningData {
+  readonly message: string;
+  readonly max_messages_per_minute: number;
+  readonly current_count: number;
+  /** When the whole budget is available again. */
+  readonly reset_time: string;
+}
+
 export interface ErrorData {
   readonly code: string;
   readonly message: string;
@@ -106,6 +114,7 @@ export interface PmaDataByType {
   adapter_status: AdapterStatusData;
   connection_status: ConnectionStatusData;
   source_event: SourceEventData;
+  rate_limit_warning: RateLimitWarningData;
   pong: PongData;
   error: ErrorData;
 }
@@ -205,6 +214,7 @@ const SPECS: { readonly [T in PmaMessageType]: FieldSpec } = {
   adapter_status: { adapter_id: "string", status: "string" },
   connection_status: { source: "string", status: "string" },
   source_event: { source: "string", event_type: "string" },
+  rate_limit_warning: { message: "string", max_messages_per_minute: "number" },
   pong: {},
   error: { code: "string", message: "string" },
 };

@@ -22,7 +22,7 @@ function envelope(
   };
 }
 
-/** An occupancy endpoint that accepts the key "key-0123456789" and confirms subscriptions. */
+/** An occupancy endpoint that accepts the key "key-0123456789", subscribes its own endpoint, and confirms subscriptions. */
 function endpointLike(c: PeerConnection): void {
   c.send(
     envelope("connection", {
@@ -42,6 +42,16 @@ function endpointLike(c: PeerConnection): void {
           message: "Authentication successful",
           capabilities: ["predictions", "alerts"],
           room_filters: [],
+        }),
+      );
+      // As the bridge does: the connection's own endpoint is subscribed at once, with its own reply.
+      c.send(
+        envelope("subscription_status", {
+          action: "subscribe",
+          success: true,
+          endpoint: c.path,
+          room_id: null,
+          message: "Subscribed",
         }),
       );
     } else {
@@ -152,6 +162,36 @@ describe("OccupancyClient", () => {
     c.send(envelope("heartbeat", { server_time: NOW, connection_uptime: 1.5 }));
     const beat = await c.next("heartbeat");
     expect(typeof beat.data.client_time).toBe("string");
+  });
+
+  it("matches a subscription to its own reply, not to the automatic one for the connection's endpoint", async () => {
+    client = new OccupancyClient({
+      url: peer.url("/ws/predictions"),
+      apiKey: "key-0123456789",
+      reconnect: false,
+    });
+    await client.connect();
+    await expect(client.subscribe("/ws/alerts")).resolves.toMatchObject({ endpoint: "/ws/alerts" });
+  });
+
+  it("rejects a subscription the bridge refuses with a SUBSCRIPTION_ERROR", async () => {
+    client = new OccupancyClient({
+      url: peer.url("/ws/predictions"),
+      apiKey: "key-0123456789",
+      reconnect: false,
+    });
+    await client.connect();
+    const c = await peer.connection(1);
+    c.reply("subscribe", () =>
+      c.send(
+        envelope("error", {
+          error: "the credential lacks room_specific",
+          error_code: "SUBSCRIPTION_ERROR",
+          timestamp: NOW,
+        }),
+      ),
+    );
+    await expect(client.subscribe("/ws/room/kitchen")).rejects.toMatchObject({ code: "SUBSCRIPTION_ERROR" });
   });
 
   it("restores extra endpoint subscriptions and resumes after a reconnect", async () => {

@@ -218,6 +218,7 @@ export class DashboardState {
       case "authentication_failure":
       case "subscription_update":
       case "subscription_error":
+      case "rate_limit_warning":
       case "pong":
       case "error":
         return;

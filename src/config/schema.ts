@@ -45,6 +45,8 @@ const serverSchema = z
     ingress_port: port.nullable().default(null),
     max_connections: positiveInt.default(1000),
     max_connections_per_ip: positiveInt.default(100),
+    /** Connection attempts per address and minute once a burst of `max_connections_per_ip` is used up. */
+    connection_attempts_per_minute: positiveInt.default(120),
     /** Largest client frame accepted, in bytes. */
     max_payload_bytes: z
       .number()

@@ -21,8 +21,8 @@ export interface AckOptions {
 
 /** Where the tracker sends: every open connection of a client identity. */
 export interface AckTransport {
-  /** Writes the frame to every open connection of `identity` and returns how many there were. */
-  send(identity: string, frame: string): number;
+  /** Writes the frame (of the event numbered `seq`) to every open connection of `identity`; returns how many. */
+  send(identity: string, frame: string, seq: number): number;
 }
 
 export interface UndeliverableReport {
@@ -34,8 +34,6 @@ export interface UndeliverableReport {
   readonly frame: string;
 }
 
-/** Longest message id accepted in an `acknowledge` (ours are UUIDs or short seq-derived strings). */
-const MAX_MESSAGE_ID_LENGTH = 200;
 /** Rows handled per sweep step; a backlog is worked off over the next sweeps instead of blocking the loop. */
 const SWEEP_BATCH = 500;
 
@@ -52,16 +50,6 @@ export function withRedeliveryCount(frame: string, count: number): string {
   }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return frame;
   return JSON.stringify({ ...parsed, redelivery_count: count });
-}
-
-/** Validates the `message_id` of an `acknowledge` message. */
-export function parseAckMessageId(data: unknown): string {
-  const id =
-    typeof data === "object" && data !== null ? (data as { message_id?: unknown }).message_id : undefined;
-  if (typeof id !== "string" || id.length === 0 || id.length > MAX_MESSAGE_ID_LENGTH) {
-    throw new AckError("ACK_INVALID", "acknowledge needs data.message_id, a non-empty string");
-  }
-  return id;
 }
 
 /**
@@ -142,7 +130,7 @@ export class AckTracker implements Service {
 
   /**
    * Handles `acknowledge {message_id}` from `identity`. Duplicate and late acknowledgements are harmless
-   * and reported as such; an id never sent to this identity throws `ACK_UNKNOWN_MESSAGE`.
+   * and reported as such; an id never sent to this identity throws `UNKNOWN_MESSAGE_ID`.
    */
   acknowledge(identity: string, messageId: string): Exclude<AckOutcome, "unknown"> {
     const outcome = this.store.acknowledge(identity, messageId, this.now());
@@ -150,7 +138,7 @@ export class AckTracker implements Service {
     if (outcome === "acknowledged") this.metrics?.pending.dec();
     if (outcome === "unknown") {
       throw new AckError(
-        "ACK_UNKNOWN_MESSAGE",
+        "UNKNOWN_MESSAGE_ID",
         `no message ${messageId} is waiting for your acknowledgement`,
         {
           message_id: messageId,
@@ -207,8 +195,8 @@ export class AckTracker implements Service {
   }
 
   private resend(transport: AckTransport, pending: PendingAck, now: number): boolean {
-    if (transport.send(pending.identity, withRedeliveryCount(pending.frame, pending.attempts)) === 0)
-      return false;
+    const frame = withRedeliveryCount(pending.frame, pending.attempts);
+    if (transport.send(pending.identity, frame, pending.seq) === 0) return false;
     const attempts = pending.attempts + 1;
     this.store.recordAttempt(pending.identity, pending.messageId, attempts, now + this.delayAfter(attempts));
     this.metrics?.redeliveries.inc();

@@ -1,12 +1,8 @@
 import { BridgeError } from "../errors.js";
 
-/** An `acknowledge` the bridge cannot match: the id was never sent to this client, or is malformed. */
+/** An `acknowledge` the bridge cannot match: the id was never sent to this client identity. */
 export class AckError extends BridgeError {
-  constructor(
-    code: "ACK_UNKNOWN_MESSAGE" | "ACK_INVALID",
-    message: string,
-    details?: Record<string, unknown>,
-  ) {
+  constructor(code: "UNKNOWN_MESSAGE_ID", message: string, details?: Record<string, unknown>) {
     super(code, message, details);
   }
 }

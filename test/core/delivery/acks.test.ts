@@ -1,11 +1,6 @@
 import { Registry } from "prom-client";
 import { beforeEach, describe, expect, it } from "vitest";
-import {
-  type AckOptions,
-  AckTracker,
-  parseAckMessageId,
-  withRedeliveryCount,
-} from "../../../src/core/delivery/acks.js";
+import { type AckOptions, AckTracker, withRedeliveryCount } from "../../../src/core/delivery/acks.js";
 import { AckError } from "../../../src/core/delivery/errors.js";
 import { DeliveryMetrics } from "../../../src/core/delivery/metrics.js";
 import { DeliveryStore } from "../../../src/core/delivery/store.js";
@@ -171,21 +166,5 @@ describe("withRedeliveryCount", () => {
   it("leaves a frame that is not a JSON object alone", () => {
     expect(withRedeliveryCount("[1]", 2)).toBe("[1]");
     expect(withRedeliveryCount("nope", 2)).toBe("nope");
-  });
-});
-
-describe("parseAckMessageId", () => {
-  it("accepts a non-empty string id and rejects anything else", () => {
-    expect(parseAckMessageId({ message_id: "abc" })).toBe("abc");
-    for (const bad of [
-      undefined,
-      null,
-      {},
-      { message_id: "" },
-      { message_id: 5 },
-      { message_id: "x".repeat(201) },
-    ]) {
-      expect(() => parseAckMessageId(bad)).toThrow(AckError);
-    }
   });
 });

@@ -1,8 +1,9 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createConnection, createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
+import { createServer as createTlsServer } from "node:tls";
 
 /**
  * A real MQTT broker for tests: mosquitto on a free loopback port with on-disk persistence (so a restart
@@ -11,7 +12,10 @@ import { delimiter, join } from "node:path";
  */
 export interface TestBroker {
   readonly kind: "mosquitto" | "aedes";
+  /** `mqtt://127.0.0.1:<port>`, or `mqtts://…` for a TLS broker. */
   readonly url: string;
+  /** The CA that signed a TLS broker's certificate. */
+  readonly caFile: string | undefined;
   readonly port: number;
   /** Stops the broker cleanly (sessions are saved) and starts it again on the same port. */
   restart(): Promise<void>;
@@ -23,6 +27,74 @@ export interface StartBrokerOptions {
   readonly auth?: { readonly username: string; readonly password: string };
   /** False makes a restart forget every session and retained message, like a broker without persistence. */
   readonly persistence?: boolean;
+  /** Serve MQTT over TLS with a certificate for 127.0.0.1 from a throwaway CA (needs the `openssl` command). */
+  readonly tls?: boolean;
+}
+
+interface TlsFiles {
+  readonly dir: string;
+  readonly caFile: string;
+  readonly certFile: string;
+  readonly keyFile: string;
+}
+
+/** Whether `startBroker({ tls: true })` can work here. */
+export function canMakeCertificates(): boolean {
+  return findBinary("openssl") !== undefined;
+}
+
+function makeCertificates(): TlsFiles {
+  const openssl = findBinary("openssl");
+  if (openssl === undefined) throw new Error("openssl is needed for a TLS broker");
+  const dir = mkdtempSync(join(tmpdir(), "pma-mqtt-tls-"));
+  const file = (name: string) => join(dir, name);
+  const run = (...args: string[]) => execFileSync(openssl, args, { stdio: "ignore" });
+  run(
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-days",
+    "2",
+    "-subj",
+    "/CN=pma-bridge test CA",
+    "-keyout",
+    file("ca.key"),
+    "-out",
+    file("ca.crt"),
+  );
+  run(
+    "req",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-subj",
+    "/CN=127.0.0.1",
+    "-keyout",
+    file("server.key"),
+    "-out",
+    file("server.csr"),
+  );
+  writeFileSync(file("ext.cnf"), "subjectAltName=IP:127.0.0.1\n");
+  run(
+    "x509",
+    "-req",
+    "-days",
+    "2",
+    "-in",
+    file("server.csr"),
+    "-CA",
+    file("ca.crt"),
+    "-CAkey",
+    file("ca.key"),
+    "-CAcreateserial",
+    "-extfile",
+    file("ext.cnf"),
+    "-out",
+    file("server.crt"),
+  );
+  return { dir, caFile: file("ca.crt"), certFile: file("server.crt"), keyFile: file("server.key") };
 }
 
 const READY_TIMEOUT_MS = 10_000;
@@ -31,11 +103,12 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Tes
   // PMA_TEST_MQTT_BROKER=aedes forces the fallback, to check that it works where mosquitto is installed.
   const binary = process.env.PMA_TEST_MQTT_BROKER === "aedes" ? undefined : findBinary("mosquitto");
   const port = await freePort();
-  if (binary !== undefined) return startMosquitto(binary, port, options);
+  const tls = options.tls === true ? makeCertificates() : undefined;
+  if (binary !== undefined) return startMosquitto(binary, port, options, tls);
   const why =
     process.env.PMA_TEST_MQTT_BROKER === "aedes" ? "PMA_TEST_MQTT_BROKER=aedes" : "mosquitto not found";
   process.stdout.write(`[pma-bridge tests] ${why}: MQTT tests use the embedded aedes broker instead\n`);
-  return startAedes(port, options);
+  return startAedes(port, options, tls);
 }
 
 function findBinary(name: string): string | undefined {
@@ -88,6 +161,7 @@ async function startMosquitto(
   binary: string,
   port: number,
   { auth, persistence = true }: StartBrokerOptions,
+  tls: TlsFiles | undefined,
 ): Promise<TestBroker> {
   const dir = mkdtempSync(join(tmpdir(), "pma-mosquitto-"));
   const configFile = join(dir, "mosquitto.conf");
@@ -102,6 +176,9 @@ async function startMosquitto(
     ...(auth === undefined
       ? ["allow_anonymous true"]
       : ["allow_anonymous false", `password_file ${passwordFile}`]),
+    ...(tls === undefined
+      ? []
+      : [`cafile ${tls.caFile}`, `certfile ${tls.certFile}`, `keyfile ${tls.keyFile}`]),
     `persistence ${persistence}`,
     `persistence_location ${dir}/`,
     "log_dest stderr",
@@ -140,7 +217,8 @@ async function startMosquitto(
   await launch();
   return {
     kind: "mosquitto",
-    url: `mqtt://127.0.0.1:${port}`,
+    url: `${tls === undefined ? "mqtt" : "mqtts"}://127.0.0.1:${port}`,
+    caFile: tls?.caFile,
     port,
     restart: async () => {
       await halt();
@@ -149,6 +227,7 @@ async function startMosquitto(
     stop: async () => {
       await halt();
       rmSync(dir, { recursive: true, force: true });
+      if (tls !== undefined) rmSync(tls.dir, { recursive: true, force: true });
     },
   };
 }
@@ -156,6 +235,7 @@ async function startMosquitto(
 async function startAedes(
   port: number,
   { auth, persistence = true }: StartBrokerOptions,
+  tls: TlsFiles | undefined,
 ): Promise<TestBroker> {
   const { Aedes } = await import("aedes");
   const create = () =>
@@ -173,11 +253,15 @@ async function startAedes(
   const sockets = new Set<Socket>();
   const listen = async (): Promise<void> => {
     const broker = aedes;
-    const next = createServer((socket) => {
+    const accept = (socket: Socket): void => {
       sockets.add(socket);
       socket.once("close", () => sockets.delete(socket));
       broker.handle(socket);
-    });
+    };
+    const next =
+      tls === undefined
+        ? createServer(accept)
+        : createTlsServer({ cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) }, accept);
     server = next;
     await new Promise<void>((resolve, reject) => {
       next.once("error", reject);
@@ -197,7 +281,8 @@ async function startAedes(
   await listen();
   return {
     kind: "aedes",
-    url: `mqtt://127.0.0.1:${port}`,
+    url: `${tls === undefined ? "mqtt" : "mqtts"}://127.0.0.1:${port}`,
+    caFile: tls?.caFile,
     port,
     restart: async () => {
       await close();
@@ -210,6 +295,7 @@ async function startAedes(
     stop: async () => {
       await close();
       await closeBroker();
+      if (tls !== undefined) rmSync(tls.dir, { recursive: true, force: true });
     },
   };
 }

@@ -389,6 +389,8 @@ export class MqttSource implements Service {
     this.client = client;
     let subscribed = false;
     let refused = false;
+    /** The latest connection error, so that health says why the broker is unreachable (refused, TLS, DNS). */
+    let lastError: string | undefined;
 
     let active = true;
     return new Promise((resolve) => {
@@ -450,6 +452,7 @@ export class MqttSource implements Service {
           );
           return;
         }
+        lastError = error.message;
         this.log.warn({ err: error }, "MQTT connection error");
       });
       client.on("close", () => {
@@ -461,7 +464,11 @@ export class MqttSource implements Service {
         }
         this.attempt += 1;
         const delay = this.backoff(this.attempt);
-        if (!refused) this.options.health.set(HEALTH_COMPONENT, false, "the MQTT broker is unreachable");
+        if (!refused) {
+          const why = lastError === undefined ? "" : ` (${lastError})`;
+          this.options.health.set(HEALTH_COMPONENT, false, `the MQTT broker is unreachable${why}`);
+        }
+        lastError = undefined;
         this.setConnection("reconnecting", `reconnecting to the MQTT broker in ${delay} ms`);
         refused = false;
         clearTimeout(this.reconnectTimer);

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { EventKind, type NewBridgeEvent } from "../../../src/core/events.js";
 import type { HaStateObject, StateFeed } from "../../../src/core/home.js";
 import { createLogger } from "../../../src/core/logger.js";
-import { startBroker, type TestBroker } from "../../helpers/mosquitto.js";
+import { canMakeCertificates, startBroker, type TestBroker } from "../../helpers/mosquitto.js";
 import {
   connectPeer,
   makeSource,
@@ -206,6 +206,27 @@ describe("MqttSource connection", () => {
     expect(entry.source.connected()).toBe(false);
     expect(entry.sink.of(EventKind.ConnectionStatus).at(-1)?.data.status).toBe("reconnecting");
   });
+
+  it.skipIf(!canMakeCertificates())(
+    "connects over TLS with the configured CA, and refuses a broker it cannot verify",
+    async () => {
+      const mqttBroker = await broker({ tls: true });
+      expect(mqttBroker.url).toMatch(/^mqtts:/);
+      const trusted = track(
+        makeSource(uniqueMqttConfig(mqttBroker.url, { tls: { ca_file: mqttBroker.caFile } })),
+      );
+      await trusted.source.start();
+      await waitFor(() => trusted.source.connected(), "a verified TLS connection");
+
+      const untrusted = track(makeSource(uniqueMqttConfig(mqttBroker.url)));
+      await untrusted.source.start();
+      await waitFor(
+        () => untrusted.health.get("mqtt")?.reason?.includes("certificate"),
+        "the TLS failure in health",
+      );
+      expect(untrusted.source.connected()).toBe(false);
+    },
+  );
 
   it("is off, and not a health component, without a broker URL outside the add-on", async () => {
     const entry = track(makeSource({ url: undefined }));

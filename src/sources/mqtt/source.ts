@@ -151,6 +151,8 @@ interface RoomPrediction {
 
 /** How many alerts and drift notifications are remembered as "last known". */
 const LAST_KNOWN_LIMIT = 100;
+/** How many published alert and drift signatures are remembered to drop repeated deliveries. */
+const PUBLISHED_MEMORY = 1_000;
 /** The same refusal for the same topic is logged at most this often. */
 const REJECT_LOG_INTERVAL_MS = 60_000;
 /** Connection refused codes meaning bad credentials or not authorised (MQTT 3.1.1: 4, 5; MQTT 5: 134, 135). */
@@ -192,6 +194,8 @@ export class MqttSource implements Service {
   private readonly alerts = new Map<string, AlertData>();
   private readonly drift = new Map<string, DriftData>();
   private readonly rejectLogged = new Map<string, number>();
+  /** Signatures of recently published alerts and drift reports (see `firstDelivery`). */
+  private readonly published = new Map<string, true>();
 
   constructor(private readonly options: MqttSourceOptions) {
     const { config } = options;
@@ -537,8 +541,12 @@ export class MqttSource implements Service {
         const context = { severity: match.severity, resolveRoom: this.resolveOptional, now: this.now() };
         const parsed = then(decodeJson(payload, maxBytes), (value) => parseAlert(value, context));
         if (!parsed.ok) return parsed;
-        remember(this.alerts, parsed.value.alert_id, parsed.value);
-        if (!retained)
+        const alert = parsed.value;
+        remember(this.alerts, alert.alert_id, alert);
+        if (
+          !retained &&
+          this.firstDelivery(`alert\u0000${alert.alert_id}\u0000${alert.resolved}\u0000${alert.created_at}`)
+        )
           this.emit({
             kind: EventKind.Alert,
             room_id: parsed.value.room_id,
@@ -552,7 +560,10 @@ export class MqttSource implements Service {
         const parsed = then(decodeJson(payload, maxBytes), (value) => parseDrift(value, context));
         if (!parsed.ok) return parsed;
         remember(this.drift, parsed.value.drift_id, parsed.value);
-        if (!retained)
+        if (
+          !retained &&
+          this.firstDelivery(`drift\u0000${parsed.value.drift_id}\u0000${parsed.value.created_at}`)
+        )
           this.emit({
             kind: EventKind.Drift,
             room_id: parsed.value.room_id,
@@ -580,6 +591,20 @@ export class MqttSource implements Service {
       case "unknown":
         return { ok: false, reason: "unknown_topic", detail: "not a topic the bridge reads" };
     }
+  }
+
+  /**
+   * QoS 1 is "at least once": a broker may deliver an alert again (flagged `dup`, or after a restart). An alert
+   * or drift report already published with the same id, state and time is not published twice, because each
+   * one asks every client for an acknowledgement.
+   */
+  private firstDelivery(signature: string): boolean {
+    if (this.published.has(signature)) {
+      this.log.debug("ignored a repeated delivery of an alert");
+      return false;
+    }
+    remember(this.published, signature, true, PUBLISHED_MEMORY);
+    return true;
   }
 
   private readonly resolveOptional = (predictorRoomId: string) => {
@@ -768,10 +793,11 @@ function then<A, B>(first: Parsed<A>, next: (value: A) => Parsed<B>): Parsed<B> 
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
-function remember<T>(map: Map<string, T>, key: string, value: T): void {
+/** Sets `key` as the newest entry, dropping the oldest beyond `limit`. */
+function remember<T>(map: Map<string, T>, key: string, value: T, limit = LAST_KNOWN_LIMIT): void {
   map.delete(key);
   map.set(key, value);
-  if (map.size > LAST_KNOWN_LIMIT) {
+  if (map.size > limit) {
     const oldest = map.keys().next();
     if (oldest.done !== true) map.delete(oldest.value);
   }

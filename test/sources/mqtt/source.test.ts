@@ -311,6 +311,23 @@ describe("MqttSource ingestion", () => {
     ]);
   });
 
+  it("publishes a repeated delivery of the same alert once, and its resolution as a new event", async () => {
+    const entry = await started(uniqueMqttConfig(broker.url));
+    await subscribed(entry);
+    const topic = `${entry.config.mqtt.alerts_topic_prefix}/warning`;
+    await deliver(entry, topic, fixture("alert-warning.json"));
+    await deliver(entry, topic, fixture("alert-warning.json"));
+    await deliver(
+      entry,
+      topic,
+      JSON.stringify({ ...JSON.parse(fixture("alert-warning.json")), resolved: true }),
+    );
+    expect(entry.sink.of(EventKind.Alert).map((e) => [e.data.alert_id, e.data.resolved])).toEqual([
+      ["alert_123", false],
+      ["alert_123", true],
+    ]);
+  });
+
   it("reports its connection as adapter and connection status events and in health", async () => {
     const entry = await started(uniqueMqttConfig(broker.url));
     expect(entry.sink.of(EventKind.ConnectionStatus).map((e) => e.data.status)).toEqual([

@@ -5,9 +5,9 @@
  * It runs apart from the servers under test so its CPU is never billed to them.
  */
 import { randomBytes } from "node:crypto";
+import { generateHome } from "../dist/simulator/generator.js";
 import { SimulatedHomeAssistant } from "../dist/simulator/server.js";
-import { generateHome } from "./lib/home.mjs";
-import { random } from "./lib/mix.mjs";
+import { homeOptions, random } from "./lib/mix.mjs";
 import { nowMs, serve } from "./lib/rpc.mjs";
 
 let sim;
@@ -34,7 +34,7 @@ serve(
   {
     async start({ entities, seed }) {
       const token = randomBytes(24).toString("hex");
-      sim = await SimulatedHomeAssistant.start({ token, home: generateHome(entities, seed) });
+      sim = await SimulatedHomeAssistant.start({ token, home: generateHome(homeOptions(entities, seed)) });
       driven = sim.entityIds();
       next = random(seed);
       return { url: sim.url, token };

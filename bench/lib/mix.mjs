@@ -8,6 +8,11 @@
 export const MIX = { pma_all: 0.05, pma_rooms: 0.45, occupancy_room: 0.15, pma_entities: 0.35 };
 export const ENTITIES_PER_CLIENT = 20;
 
+/** Options for the simulator's home generator: about one room per 50 entities (40 rooms at 2,000). */
+export function homeOptions(entities, seed = 1) {
+  return { entities, areas: Math.min(60, Math.max(4, Math.round(entities / 50))), seed };
+}
+
 /** Small, fast, seeded PRNG (mulberry32) so plans are reproducible. */
 export function random(seed) {
   let a = seed >>> 0;

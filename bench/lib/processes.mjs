@@ -61,6 +61,8 @@ export async function measureStep({ server, clients, ha, rate, seconds }) {
   const clientsAfter = await clients.call("usage");
   const window = await clients.call("end");
   const check = await clients.call("check", { emitted: drive.emitted, roomOf: ha.roomOf });
+  // A server still behind sends the rest now: let it finish, so it does not spill into the next step.
+  await quiet(clients);
   const queue = server.kind === "bridge" ? await server.child.call("queueCounters") : null;
   const delivered = window.deliveries + window.slowDeliveries;
   const spanSeconds = window.first === null ? null : Math.max(seconds, (window.last - window.first) / 1000);
@@ -86,7 +88,19 @@ export async function measureStep({ server, clients, ha, rate, seconds }) {
   };
 }
 
-async function drained(clients, expected, capMs = 20_000) {
+/** Waits until no delivery has arrived for half a second (or `capMs`). */
+async function quiet(clients, capMs = 30_000) {
+  const deadline = Date.now() + capMs;
+  let last = -1;
+  while (Date.now() < deadline) {
+    const count = await clients.call("count");
+    if (count === last) return;
+    last = count;
+    await sleep(500);
+  }
+}
+
+async function drained(clients, expected, capMs = 10_000) {
   const deadline = Date.now() + capMs;
   let last = -1;
   let stableSince = Date.now();

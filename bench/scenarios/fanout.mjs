@@ -6,7 +6,7 @@
 import { listFromEnv, namesFromEnv, numberFromEnv } from "../lib/env.mjs";
 import { planClients } from "../lib/mix.mjs";
 import { measureStep, SCRIPTS, SERVERS, startHa, startServer } from "../lib/processes.mjs";
-import { printTable, ratio } from "../lib/report.mjs";
+import { median, printTable, ratio } from "../lib/report.mjs";
 import { Child } from "../lib/rpc.mjs";
 
 export const TARGETS = { vs_ceiling_max: 1.25, vs_naive_min: 2, p99_ms_max: 25, p99_rate: 500 };
@@ -15,32 +15,47 @@ export async function fanout() {
   const settings = {
     clients: numberFromEnv("BENCH_CLIENTS", 1000),
     rates: listFromEnv("BENCH_RATES", [50, 500, 2000]),
-    seconds: numberFromEnv("BENCH_STEP_SECONDS", 4),
+    seconds: numberFromEnv("BENCH_STEP_SECONDS", 2),
+    repeats: numberFromEnv("BENCH_REPEATS", 3),
     entities: numberFromEnv("BENCH_HOME_ENTITIES", 2000),
     servers: namesFromEnv("BENCH_SERVERS", SERVERS, SERVERS),
   };
-  const ha = await startHa({ entities: settings.entities });
-  const plan = planClients(settings.clients, ha.home);
-  const rows = [];
+  // Every server gets its own simulated HA (same home, same seeded activity) and its own client process,
+  // all started up front. Steps then alternate between the servers, so that each one is measured under
+  // the same background load; each number is the median of `repeats` steps.
+  const setups = [];
+  const samples = [];
   try {
     for (const kind of settings.servers) {
-      const server = await startServer(kind, ha);
-      const clients = new Child(SCRIPTS.clients);
-      try {
-        await clients.call("connect", { baseUrl: server.baseUrl, plan, token: server.token });
-        // A short warm-up so JIT compilation is not billed to the first measured rate.
-        await measureStep({ server, clients, ha, rate: settings.rates[0], seconds: 1 });
-        for (const rate of settings.rates) {
-          rows.push(await measureStep({ server, clients, ha, rate, seconds: settings.seconds }));
+      const ha = await startHa({ entities: settings.entities });
+      const setup = { kind, ha };
+      setups.push(setup);
+      setup.server = await startServer(kind, ha);
+      setup.clients = new Child(SCRIPTS.clients);
+      const plan = planClients(settings.clients, ha.home);
+      await setup.clients.call("connect", { baseUrl: setup.server.baseUrl, plan, token: setup.server.token });
+      // A short warm-up so JIT compilation is not billed to the first measured step.
+      await measureStep({ ...setup, rate: settings.rates[0], seconds: 1 });
+    }
+    for (const rate of settings.rates) {
+      for (let repeat = 0; repeat < settings.repeats; repeat++) {
+        // Rotate the order too, so no server is always measured right after the same one.
+        for (let i = 0; i < setups.length; i++) {
+          const setup = setups[(i + repeat) % setups.length];
+          samples.push(await measureStep({ ...setup, rate, seconds: settings.seconds }));
         }
-      } finally {
-        await clients.close();
-        await server.child.close();
       }
     }
   } finally {
-    await ha.child.close();
+    for (const setup of setups) {
+      await setup.clients?.close();
+      await setup.server?.child.close();
+      await setup.ha.child.close();
+    }
   }
+  const rows = settings.servers.flatMap((kind) =>
+    settings.rates.map((rate) => summarise(samples.filter((s) => s.server === kind && s.rate === rate))),
+  );
 
   const ratios = settings.rates.map((rate) => {
     const at = (kind) => rows.find((r) => r.server === kind && r.rate === rate);
@@ -57,9 +72,35 @@ export async function fanout() {
   return { settings, rows, ratios, targets: TARGETS };
 }
 
+/** One row per server and rate: medians over the repeated steps; losses and maxima over all of them. */
+function summarise(steps) {
+  const mid = (get) => median(steps.map(get).filter((v) => v !== null && v !== undefined));
+  const sum = (get) => steps.reduce((total, s) => total + (get(s) ?? 0), 0);
+  return {
+    server: steps[0].server,
+    rate: steps[0].rate,
+    steps: steps.length,
+    delivered_per_s: mid((s) => s.delivered_per_s),
+    latency_ms: {
+      p50: mid((s) => s.latency_ms.p50),
+      p99: mid((s) => s.latency_ms.p99),
+      max: Math.max(...steps.map((s) => s.latency_ms.max ?? 0)),
+    },
+    cpu_us_per_delivery: mid((s) => s.cpu_us_per_delivery),
+    cpu_us_per_delivery_samples: steps.map((s) => s.cpu_us_per_delivery),
+    server_cpu_share: mid((s) => s.server_cpu_share),
+    clients_cpu_share: mid((s) => s.clients_cpu_share),
+    rss_mib: Math.max(...steps.map((s) => s.rss_mib)),
+    bytes_per_delivery: mid((s) => s.bytes_per_delivery),
+    expected: sum((s) => s.expected),
+    missing: sum((s) => s.missing),
+    queue: steps.at(-1).queue,
+  };
+}
+
 export function printFanout(settings, rows, ratios) {
   printTable(
-    `Fan-out: ${settings.clients} clients, ${settings.entities}-entity home, ${settings.seconds} s per rate`,
+    `Fan-out: ${settings.clients} clients, ${settings.entities}-entity home; median of ${settings.repeats} interleaved ${settings.seconds}-s steps per cell`,
     [
       ["server", (r) => r.server],
       ["HA ev/s", (r) => r.rate],

@@ -33,7 +33,7 @@ export async function idle() {
             plan: plan.slice(open, level),
             token: server.token,
           });
-          open = level;
+          const previous = rows.at(-1)?.server === kind ? rows.at(-1) : null;
           await sleep(500);
           const now = await server.child.call("usage", { collect: true });
           rows.push({
@@ -44,7 +44,14 @@ export async function idle() {
             heap_kib_per_connection: (now.heapUsed - empty.heapUsed) / level / KiB,
             external_kib_per_connection: (now.external - empty.external) / level / KiB,
             rss_mib: now.rss / 2 ** 20,
+            rss: now.rss,
+            heap: now.heapUsed,
+            // What one more connection costs, between this level and the one before (fixed costs excluded).
+            marginal_rss_kib: previous === null ? null : (now.rss - previous.rss) / (level - open) / KiB,
+            marginal_heap_kib:
+              previous === null ? null : (now.heapUsed - previous.heap) / (level - open) / KiB,
           });
+          open = level;
         }
       } finally {
         await clients.close();
@@ -57,6 +64,7 @@ export async function idle() {
   for (const row of rows) {
     const floor = rows.find((r) => r.server === "ceiling" && r.connections === row.connections);
     row.rss_vs_ws = ratio(row.rss_kib_per_connection, floor?.rss_kib_per_connection);
+    row.heap_vs_ws = ratio(row.heap_kib_per_connection, floor?.heap_kib_per_connection);
   }
   printTable(
     `Idle connections: memory per authenticated, subscribed connection (target ≤ ${TARGET_KIB_PER_CONNECTION} KB; "ws" = bare ws server)`,
@@ -65,9 +73,12 @@ export async function idle() {
       ["connections", (r) => r.connections],
       ["RSS KiB/conn", (r) => r.rss_kib_per_connection],
       ["heap KiB/conn", (r) => r.heap_kib_per_connection],
+      ["marginal RSS KiB", (r) => r.marginal_rss_kib],
+      ["marginal heap KiB", (r) => r.marginal_heap_kib],
       ["external KiB/conn", (r) => r.external_kib_per_connection],
       ["RSS MiB", (r) => r.rss_mib],
       ["RSS ÷ ws", (r) => r.rss_vs_ws],
+      ["heap ÷ ws", (r) => r.heap_vs_ws],
       ["connect s", (r) => r.connect_seconds],
     ],
     rows,

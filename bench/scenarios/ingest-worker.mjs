@@ -17,6 +17,7 @@ import { Hub } from "../../dist/core/hub.js";
 import { createLogger } from "../../dist/core/logger.js";
 import { OccupancyEncoder } from "../../dist/server/occupancy/encoder.js";
 import { PmaEncoder } from "../../dist/server/pma/encoder.js";
+import { generateHome } from "../../dist/simulator/generator.js";
 import { SimulatedHomeAssistant } from "../../dist/simulator/server.js";
 import {
   parseAreaList,
@@ -27,15 +28,14 @@ import {
 } from "../../dist/sources/home-assistant/messages.js";
 import { applyStateDiff } from "../../dist/sources/home-assistant/normalize.js";
 import { HaConnection } from "../lib/ha-client.mjs";
-import { generateHome } from "../lib/home.mjs";
-import { planClients, random } from "../lib/mix.mjs";
+import { homeOptions, planClients, random } from "../lib/mix.mjs";
 import { serve, usage } from "../lib/rpc.mjs";
 
 const STAGES = ["parse", "normalise", "route", "encode"];
 
 async function record({ frames, entities }) {
   const token = "bench-ingest";
-  const sim = await SimulatedHomeAssistant.start({ token, home: generateHome(entities) });
+  const sim = await SimulatedHomeAssistant.start({ token, home: generateHome(homeOptions(entities)) });
   const ha = await HaConnection.open(sim.url, token);
   try {
     const [states, floors, areas, devices, entries] = await Promise.all(

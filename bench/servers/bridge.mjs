@@ -51,7 +51,8 @@ serve(
             rate_limit: { messages_per_minute: 100_000 },
             ...server,
           },
-          auth: { jwt_secret: secret },
+          // A configured key, so the bridge does not generate (and announce) one in the data dir.
+          auth: { jwt_secret: secret, api_keys: [{ name: "bench", key: randomBytes(24).toString("hex") }] },
           homeassistant: { url: haUrl, token: haToken },
           data_dir: dataDir,
           log_level: "warn",

@@ -2,11 +2,15 @@ import { readFileSync } from "node:fs";
 import type { MqttClient } from "mqtt";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { EventKind, type RoomInfo } from "../../../src/core/events.js";
+import { HealthRegistry } from "../../../src/core/health.js";
 import type { HomeDirectory } from "../../../src/core/home.js";
+import { silentLogger } from "../../../src/core/logger.js";
+import { SelfAlerts } from "../../../src/core/self-alerts.js";
 import { startBroker, type TestBroker } from "../../helpers/mosquitto.js";
 import {
   connectPeer,
   makeSource,
+  RecordingSink,
   type SourceUnderTest,
   uniqueMqttConfig,
   waitFor,
@@ -273,6 +277,38 @@ describe("MqttSource ingestion", () => {
       ["office", true],
       ["office", false],
     ]);
+  });
+
+  it("has the bridge raise and resolve a predictions_stale alert when wired to SelfAlerts, as main does", async () => {
+    const sink = new RecordingSink();
+    const health = new HealthRegistry();
+    const selfAlerts = new SelfAlerts({ health, sink, log: silentLogger(), downAfterMs: 60_000 });
+    await selfAlerts.start();
+    const entry = await started(uniqueMqttConfig(broker.url, { stale_after_seconds: 1 }), {
+      onStale: selfAlerts.predictionsStale,
+    });
+    await subscribed(entry);
+    const prediction = JSON.stringify({
+      ...JSON.parse(fixture("prediction-bedroom.json")),
+      prediction_made_at: new Date().toISOString(),
+    });
+    await deliver(entry, `${entry.config.mqtt.topic_prefix}/office/prediction`, prediction);
+    await waitFor(() => sink.of(EventKind.Alert).length === 1, "the stale alert");
+    expect(sink.of(EventKind.Alert)[0]).toMatchObject({
+      source: "bridge",
+      room_id: "office",
+      data: { alert_type: "predictions_stale", resolved: false },
+    });
+    await deliver(
+      entry,
+      `${entry.config.mqtt.topic_prefix}/office/prediction`,
+      prediction.replace(
+        /"prediction_made_at":"[^"]*"/,
+        `"prediction_made_at":"${new Date().toISOString()}"`,
+      ),
+    );
+    expect(sink.of(EventKind.Alert).map((e) => e.data.resolved)).toEqual([false, true]);
+    await selfAlerts.stop();
   });
 
   it("raises alerts and drift notifications as critical events with their rooms", async () => {

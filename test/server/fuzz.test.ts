@@ -106,7 +106,7 @@ describe("BridgeServer under fuzzing", () => {
   beforeAll(async () => {
     t = await startTestServer({
       config: { server: { rate_limit: { messages_per_minute: 100_000 } } },
-      tune: (c) => ({ ...c, server: { ...c.server, ping_interval_seconds: 0.2 } }),
+      tune: (c) => ({ ...c, server: { ...c.server, ping_interval_seconds: 1 } }),
     });
   });
   afterAll(async () => {

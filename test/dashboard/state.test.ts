@@ -104,7 +104,11 @@ describe("DashboardState", () => {
   it("creates a room it has not been told about from an entity's room id", () => {
     const s = new DashboardState();
     s.apply(stateChanged("light.attic", null, "on", "attic"));
-    expect(s.roomList().map((r) => r.room)).toEqual([{ id: "attic", name: "attic", floor: null }]);
+    s.apply(stateChanged("light.guest_room_lamp", null, "on", "guest_room"));
+    expect(s.roomList().map((r) => r.room)).toEqual([
+      { id: "attic", name: "Attic", floor: null },
+      { id: "guest_room", name: "Guest Room", floor: null },
+    ]);
   });
 
   it("follows renames and removals", () => {

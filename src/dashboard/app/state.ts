@@ -239,7 +239,7 @@ export class DashboardState {
       list.push(entity);
       byRoom.set(entity.roomId, list);
       if (!this.rooms.has(entity.roomId))
-        this.rooms.set(entity.roomId, { id: entity.roomId, name: entity.roomId, floor: null });
+        this.rooms.set(entity.roomId, { id: entity.roomId, name: titleCase(entity.roomId), floor: null });
     }
     return [...this.rooms.values()]
       .sort((a, b) => (a.floor ?? "").localeCompare(b.floor ?? "") || a.name.localeCompare(b.name))
@@ -278,6 +278,15 @@ export class DashboardState {
     this.tail.unshift({ id: this.nextTailId++, at: this.now(), type, category, summary, roomId, entityId });
     if (this.tail.length > TAIL_SIZE) this.tail.length = TAIL_SIZE;
   }
+}
+
+/** `living_room` → `Living Room`: a readable name until the bridge names the room. */
+export function titleCase(id: string): string {
+  return id
+    .split(/[_-]+/)
+    .filter(Boolean)
+    .map((word) => word.charAt(0).toUpperCase() + word.slice(1))
+    .join(" ");
 }
 
 /** Occupied when any presence sensor is on; null when the room has none with a known state. */

@@ -78,7 +78,8 @@ export const dashboardStyles = css`
   .rooms { display: grid; gap: 16px; grid-template-columns: repeat(auto-fill, minmax(260px, 1fr)); }
   .room header { display: flex; justify-content: space-between; align-items: center; margin-bottom: 4px; }
   .prediction { margin: 0 0 8px; font-size: 13px; }
-  .entities li { display: grid; grid-template-columns: 22px 1fr auto; gap: 6px; padding: 3px 4px; border-radius: 6px; transition: background 1s; }
+  .icon { width: 18px; height: 18px; fill: none; stroke: var(--pb-muted); stroke-width: 1.6; stroke-linecap: round; stroke-linejoin: round; }
+  .entities li { display: grid; grid-template-columns: 22px 1fr auto; align-items: center; gap: 6px; padding: 3px 4px; border-radius: 6px; transition: background 1s; }
   .entities li.changed { background: color-mix(in srgb, var(--pb-primary) 18%, transparent); transition: none; }
   .entities .name { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
   .entities .state { font-variant-numeric: tabular-nums; color: var(--pb-muted); }
@@ -95,6 +96,11 @@ export const dashboardStyles = css`
   .search { flex: 1; min-width: 12em; }
   input, button { font: inherit; color: inherit; background: var(--pb-card); border: 1px solid var(--pb-divider); border-radius: 6px; padding: 4px 8px; }
   button { cursor: pointer; color: var(--pb-primary); }
+  .toolbar .pill { background: #fff; color: var(--pb-text); display: inline-flex; align-items: center; }
+  .toolbar .pill::before { content: ""; width: 8px; height: 8px; border-radius: 50%; margin-right: 6px; background: var(--pb-muted); }
+  .toolbar .pill.ok::before { background: var(--pb-ok); }
+  .toolbar .pill.warn::before { background: var(--pb-warn); }
+  .toolbar .pill.bad::before { background: var(--pb-bad); }
   .toolbar input, .toolbar button { background: rgba(255, 255, 255, 0.15); color: inherit; border-color: rgba(255, 255, 255, 0.4); }
   .events { max-height: 420px; overflow-y: auto; font-size: 13px; }
   .events li { display: grid; grid-template-columns: auto auto 1fr; gap: 8px; padding: 2px 0; border-bottom: 1px solid var(--pb-divider); }

@@ -46,44 +46,54 @@ interface Upstream {
   readonly detail: string;
 }
 
-/** Home Assistant, the MQTT broker and the predictor, from live status messages, backed by `/healthz`. */
+/** Friendly names of the bridge's health components and adapters. */
+const UPSTREAM_NAMES: Record<string, string> = {
+  homeassistant: "Home Assistant",
+  mqtt: "MQTT broker",
+  websocket: "WebSocket server",
+};
+
+/**
+ * Home Assistant, the MQTT broker, the predictor and the bridge's own server: `/healthz` components first, each
+ * replaced by the live `adapter_status` of the same id once one arrives, then the predictor from `system_status`.
+ */
 export function upstreams(c: DashboardController): TemplateResult {
-  const list: Upstream[] = [];
+  const byId = new Map<string, Upstream>();
   const health: HealthReport | null = c.health;
-  const seen = new Set<string>();
+  for (const [id, component] of Object.entries(health?.components ?? {})) {
+    byId.set(id, {
+      name: UPSTREAM_NAMES[id] ?? id,
+      tone: component.ready ? "ok" : "bad",
+      status: component.ready ? "ready" : "not ready",
+      detail: component.reason ?? "",
+    });
+  }
   for (const adapter of c.state.adapters.values()) {
-    seen.add(adapter.source);
-    list.push({
+    const issues = adapter.health.issues.join("; ");
+    const synced = adapter.health.last_sync
+      ? `synced ${relativeTime(adapter.health.last_sync, Date.now())}`
+      : "";
+    byId.set(adapter.adapter_id, {
       name: adapter.adapter_name,
       tone: adapterTone(adapter.status),
       status: adapter.status,
-      detail:
-        adapter.health.issues.join("; ") ||
-        (adapter.health.last_sync ? `synced ${relativeTime(adapter.health.last_sync, Date.now())}` : ""),
+      detail: issues || synced,
     });
   }
   const system = c.state.systemStatus;
   if (system !== null) {
     const d = system.details;
     const made =
-      typeof d.total_predictions_made === "number" ? `${d.total_predictions_made} predictions` : "";
+      typeof d.total_predictions_made === "number" ? `${d.total_predictions_made} predictions made` : "";
     const available = d.predictor_available === false ? "predictor unavailable" : "";
-    list.push({
+    byId.set("predictor", {
       name: "Predictor",
       tone: adapterTone(system.status),
       status: system.status,
       detail: [available, made].filter(Boolean).join(" · "),
     });
   }
-  for (const [name, component] of Object.entries(health?.components ?? {})) {
-    if (seen.has(name) || list.some((u) => u.name.toLowerCase().includes(name.toLowerCase()))) continue;
-    list.push({
-      name,
-      tone: component.ready ? "ok" : "bad",
-      status: component.ready ? "ready" : "not ready",
-      detail: component.reason ?? "",
-    });
-  }
+  const list = [...byId.values()];
   return html`<section class="card upstreams" aria-label="Upstream status">
     <h2>Upstreams ${health ? html`<span class="pill ${health.status === "ok" ? "ok" : "bad"}">bridge ${health.status}</span>` : nothing}</h2>
     <ul>
@@ -98,15 +108,21 @@ export function upstreams(c: DashboardController): TemplateResult {
   </section>`;
 }
 
-const DOMAIN_ICONS: Record<string, string> = {
-  light: "💡",
-  binary_sensor: "👣",
-  sensor: "🌡️",
-  switch: "🔌",
-  lock: "🔒",
-  scene: "🎬",
-  automation: "⚙️",
+/** Small line icons per domain, drawn for this dashboard (24×24 grid; no icon font to load). */
+const DOMAIN_ICONS: Record<string, TemplateResult> = {
+  light: svg`<path d="M9 18h6M10 21h4M12 3a6 6 0 0 0-3.5 10.9c.6.5 1 1.2 1 2.1h5c0-.9.4-1.6 1-2.1A6 6 0 0 0 12 3z"/>`,
+  binary_sensor: svg`<circle cx="12" cy="5" r="2"/><path d="M12 8v6l-3 6M12 14l3 6M8 11h8"/>`,
+  sensor: svg`<path d="M10 14V5a2 2 0 0 1 4 0v9a4 4 0 1 1-4 0z"/><path d="M12 10v6"/>`,
+  switch: svg`<rect x="4" y="8" width="16" height="8" rx="4"/><circle cx="16" cy="12" r="2"/>`,
+  lock: svg`<rect x="5" y="11" width="14" height="9" rx="2"/><path d="M8 11V8a4 4 0 0 1 8 0v3"/>`,
+  scene: svg`<path d="M4 7h16v12H4zM4 7l3-4M10 7l3-4M16 7l3-4"/>`,
+  automation: svg`<circle cx="12" cy="12" r="3"/><path d="M12 3v3M12 18v3M3 12h3M18 12h3M5.6 5.6l2.1 2.1M16.3 16.3l2.1 2.1M5.6 18.4l2.1-2.1M16.3 7.7l2.1-2.1"/>`,
 };
+const DEFAULT_ICON = svg`<circle cx="12" cy="12" r="4"/>`;
+
+function icon(domain: string): TemplateResult {
+  return html`<svg class="icon" viewBox="0 0 24 24" aria-hidden="true">${DOMAIN_ICONS[domain] ?? DEFAULT_ICON}</svg>`;
+}
 
 function entityState(e: EntityView): string {
   if (e.state === null) return "–";
@@ -138,7 +154,7 @@ export function rooms(c: DashboardController, now: number): TemplateResult {
             (
               e,
             ) => html`<li class=${now - e.changedAt < 1500 ? "changed" : ""} data-entity=${e.id} title=${e.id}>
-              <span class="icon" aria-hidden="true">${DOMAIN_ICONS[e.domain] ?? "•"}</span>
+              ${icon(e.domain)}
               <span class="name">${e.name}</span>
               <span class="state" data-state=${e.state ?? ""}>${entityState(e)}</span>
             </li>`,

@@ -45,7 +45,7 @@ const serverSchema = z
     ingress_port: port.nullable().default(null),
     max_connections: positiveInt.default(1000),
     max_connections_per_ip: positiveInt.default(100),
-    /** Connection attempts per address and minute once a burst of `max_connections_per_ip` is used up. */
+    /** Connection attempts per address and minute, after a burst of this many (or `max_connections_per_ip`). */
     connection_attempts_per_minute: positiveInt.default(120),
     /** Largest client frame accepted, in bytes. */
     max_payload_bytes: z
@@ -78,6 +78,8 @@ const serverSchema = z
       .object({
         size: z.number().int().min(0).default(10_000),
         max_age_seconds: seconds(0).default(600),
+        /** Memory budget of the replay history (estimated event sizes); the oldest events go first. */
+        max_bytes: positiveInt.default(32 * 1024 * 1024),
       })
       .prefault({}),
     failed_auth: z

@@ -220,7 +220,13 @@ export class Delivery implements Service {
           ? [{ event, atMs: row.timeMs }]
           : [];
       });
-      const ring = new ReplayRing(replay.size, maxAgeMs, saved.length === 0 ? lastSeq : floor, this.now);
+      const ring = new ReplayRing(
+        replay.size,
+        maxAgeMs,
+        saved.length === 0 ? lastSeq : floor,
+        this.now,
+        replay.max_bytes,
+      );
       for (const entry of saved) ring.push(entry.event, entry.atMs);
       this.ringValue = ring;
       numbering = {
@@ -232,7 +238,7 @@ export class Delivery implements Service {
     } else {
       // A crash (or a first start): the history is gone, so this is a new epoch, above every seq issued.
       const lastSeq = Math.max(reserved, Number(store.getMeta("last_seq") ?? "0"));
-      this.ringValue = new ReplayRing(replay.size, maxAgeMs, lastSeq, this.now);
+      this.ringValue = new ReplayRing(replay.size, maxAgeMs, lastSeq, this.now, replay.max_bytes);
       numbering = { epoch: randomUUID(), lastSeq, epochStartSeq: lastSeq + 1, continued: false };
     }
     store.transaction(() => {

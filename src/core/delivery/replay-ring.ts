@@ -4,12 +4,32 @@ export interface RingEntry {
   readonly event: BridgeEvent;
   /** When the ring received it (epoch milliseconds); used for the age limit. */
   readonly atMs: number;
+  /** Its estimated size, for the byte limit. */
+  readonly bytes: number;
 }
 
 /**
- * The last `capacity` events of this epoch, none older than `maxAgeMs`: what a reconnecting client can be
- * given instead of a snapshot. A fixed-size circular buffer, so memory is bounded by the capacity whatever
- * the event rate; reads are a binary search by seq.
+ * Roughly the bytes an event's JSON takes: string lengths plus a few bytes per key and scalar. A walk, not a
+ * serialization, so it costs little per event; deep nesting past a few levels is counted as one value.
+ */
+export function estimateBytes(value: unknown, depth = 0): number {
+  if (typeof value === "string") return value.length + 2;
+  if (typeof value !== "object" || value === null) return 8;
+  if (depth > 6) return 64;
+  let total = 2;
+  if (Array.isArray(value)) {
+    for (const item of value) total += estimateBytes(item, depth + 1) + 1;
+    return total;
+  }
+  for (const key in value)
+    total += key.length + 4 + estimateBytes((value as Record<string, unknown>)[key], depth + 1);
+  return total;
+}
+
+/**
+ * The last `capacity` events of this epoch, none older than `maxAgeMs` and together no larger than
+ * `maxBytes`: what a reconnecting client can be given instead of a snapshot. A fixed-size circular buffer
+ * with a byte budget, so memory stays bounded whatever the event rate and size; reads are a binary search.
  */
 export class ReplayRing {
   private readonly slots: (RingEntry | undefined)[];
@@ -18,6 +38,7 @@ export class ReplayRing {
   private head: number;
   /** Every event with a seq above this one is still in the ring. */
   private floor: number;
+  private bytes = 0;
 
   /**
    * @param lastSeq the seq before the first one this ring will receive (events up to it belong to the
@@ -28,6 +49,7 @@ export class ReplayRing {
     private readonly maxAgeMs: number,
     lastSeq: number,
     private readonly now: () => number = Date.now,
+    private readonly maxBytes: number = Number.POSITIVE_INFINITY,
   ) {
     this.slots = new Array<RingEntry | undefined>(capacity);
     this.head = lastSeq;
@@ -49,19 +71,29 @@ export class ReplayRing {
     return this.count;
   }
 
+  /** Estimated bytes held. */
+  sizeBytes(): number {
+    return this.bytes;
+  }
+
   /** Appends an event; seqs must increase (the hub numbers them). */
   push(event: BridgeEvent, atMs: number = this.now()): void {
     if (event.seq <= this.head) {
       throw new RangeError(`replay ring got seq ${event.seq} after ${this.head}; seqs must increase`);
     }
     this.head = event.seq;
-    if (this.capacity === 0) {
+    const bytes = this.capacity === 0 ? 0 : estimateBytes(event);
+    if (this.capacity === 0 || bytes > this.maxBytes) {
+      // Nothing before it can be replayed without it.
+      while (this.count > 0) this.evictOldest();
       this.floor = event.seq;
       return;
     }
     if (this.count === this.capacity) this.evictOldest();
-    this.slots[(this.start + this.count) % this.capacity] = { event, atMs };
+    while (this.count > 0 && this.bytes + bytes > this.maxBytes) this.evictOldest();
+    this.slots[(this.start + this.count) % this.capacity] = { event, atMs, bytes };
     this.count += 1;
+    this.bytes += bytes;
     this.expire();
   }
 
@@ -117,6 +149,7 @@ export class ReplayRing {
     this.slots[this.start] = undefined;
     this.start = (this.start + 1) % this.capacity;
     this.count -= 1;
+    this.bytes -= oldest.bytes;
     this.floor = oldest.event.seq;
   }
 

@@ -14,7 +14,7 @@ export function stateEvent(
   entityId = `light.l${seq}`,
   state = "on",
   roomId: string | null = "kitchen",
-): BridgeEvent {
+): BridgeEvent<EventKind.EntityStateChanged> {
   return {
     seq,
     epoch: "e1",

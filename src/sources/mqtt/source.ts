@@ -135,6 +135,7 @@ export interface MqttLastKnown {
   readonly connected: boolean;
   readonly predictions: readonly PredictionData[];
   readonly staleRooms: readonly string[];
+  /** The predictor's status merged with the bridge's view; null before the predictor has said anything. */
   readonly predictorStatus: SystemStatusData | null;
   /** The predictor's `device/availability`; null before it has said anything. */
   readonly predictorOnline: boolean | null;
@@ -295,7 +296,10 @@ export class MqttSource implements Service {
       connected: this.connected(),
       predictions: rooms.map((room) => room.data),
       staleRooms: rooms.filter((room) => room.stale).map((room) => room.data.room_id),
-      predictorStatus: this.predictorStatus === undefined ? null : this.systemStatus(),
+      predictorStatus:
+        this.predictorStatus === undefined && this.predictorAvailability === undefined
+          ? null
+          : this.systemStatus(),
       predictorOnline: this.predictorAvailability?.online ?? null,
       alerts: [...this.alerts.values()],
       drift: [...this.drift.values()],

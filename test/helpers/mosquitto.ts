@@ -102,13 +102,23 @@ const READY_TIMEOUT_MS = 10_000;
 export async function startBroker(options: StartBrokerOptions = {}): Promise<TestBroker> {
   // PMA_TEST_MQTT_BROKER=aedes forces the fallback, to check that it works where mosquitto is installed.
   const binary = process.env.PMA_TEST_MQTT_BROKER === "aedes" ? undefined : findBinary("mosquitto");
-  const port = await freePort();
   const tls = options.tls === true ? makeCertificates() : undefined;
-  if (binary !== undefined) return startMosquitto(binary, port, options, tls);
-  const why =
-    process.env.PMA_TEST_MQTT_BROKER === "aedes" ? "PMA_TEST_MQTT_BROKER=aedes" : "mosquitto not found";
-  process.stdout.write(`[pma-bridge tests] ${why}: MQTT tests use the embedded aedes broker instead\n`);
-  return startAedes(port, options, tls);
+  if (binary === undefined) {
+    const why =
+      process.env.PMA_TEST_MQTT_BROKER === "aedes" ? "PMA_TEST_MQTT_BROKER=aedes" : "mosquitto not found";
+    process.stdout.write(`[pma-bridge tests] ${why}: MQTT tests use the embedded aedes broker instead\n`);
+  }
+  // A probed free port can be taken by another process before the broker binds it: try another one then.
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    try {
+      return binary === undefined
+        ? await startAedes(port, options, tls)
+        : await startMosquitto(binary, port, options, tls);
+    } catch (error) {
+      if (attempt >= 3) throw error;
+    }
+  }
 }
 
 function findBinary(name: string): string | undefined {
@@ -214,7 +224,12 @@ async function startMosquitto(
     clearTimeout(timer);
   };
 
-  await launch();
+  try {
+    await launch();
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
   return {
     kind: "mosquitto",
     url: `${tls === undefined ? "mqtt" : "mqtts"}://127.0.0.1:${port}`,
@@ -278,7 +293,12 @@ async function startAedes(
     });
   };
   const closeBroker = (): Promise<void> => new Promise((resolve) => aedes.close(() => resolve()));
-  await listen();
+  try {
+    await listen();
+  } catch (error) {
+    await closeBroker();
+    throw error;
+  }
   return {
     kind: "aedes",
     url: `${tls === undefined ? "mqtt" : "mqtts"}://127.0.0.1:${port}`,

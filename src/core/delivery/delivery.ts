@@ -12,7 +12,7 @@ import { DeliveryMetrics } from "./metrics.js";
 import { ReplayRing } from "./replay-ring.js";
 import { CatchUp, planResume, type ResumePlan, type ResumeRequest, type StreamPosition } from "./resume.js";
 import { LastKnown, snapshotEvents } from "./snapshot.js";
-import { DeliveryStore, type StoredEvent } from "./store.js";
+import { DeliveryStore } from "./store.js";
 
 /** Seqs reserved in the database at a time: after a crash numbering resumes above anything issued. */
 const SEQ_BLOCK = 10_000;
@@ -28,15 +28,6 @@ export interface Numbering extends StreamPosition {
   readonly lastSeq: number;
   /** True when the epoch (and the replay history) survived from the previous run. */
   readonly continued: boolean;
-}
-
-function isStoredEvent(value: unknown): value is BridgeEvent {
-  return (
-    typeof value === "object" &&
-    value !== null &&
-    typeof (value as { seq?: unknown }).seq === "number" &&
-    typeof (value as { kind?: unknown }).kind === "string"
-  );
 }
 
 /**
@@ -113,15 +104,7 @@ export class Delivery implements Service {
       const numbering = this.numberingValue;
       if (ring !== undefined && numbering !== undefined) {
         const entries = ring.entries();
-        store.saveRing(
-          entries.map(
-            (entry): StoredEvent => ({
-              seq: entry.event.seq,
-              timeMs: entry.atMs,
-              json: JSON.stringify(entry.event),
-            }),
-          ),
-        );
+        store.saveRing(entries);
         store.transaction(() => {
           store.setMeta("last_seq", String(ring.headSeq()));
           store.setMeta("ring_floor", String(ring.floorSeq()));
@@ -214,12 +197,7 @@ export class Delivery implements Service {
     if (clean && epoch !== undefined) {
       const lastSeq = Number(store.getMeta("last_seq") ?? String(reserved));
       const floor = Number(store.getMeta("ring_floor") ?? String(lastSeq));
-      const saved = store.loadRing().flatMap((row) => {
-        const event: unknown = JSON.parse(row.json);
-        return isStoredEvent(event) && event.seq > floor && event.seq <= lastSeq
-          ? [{ event, atMs: row.timeMs }]
-          : [];
-      });
+      const saved = store.loadRing().filter((row) => row.seq > floor && row.seq <= lastSeq);
       const ring = new ReplayRing(
         replay.size,
         maxAgeMs,
@@ -227,7 +205,7 @@ export class Delivery implements Service {
         this.now,
         replay.max_bytes,
       );
-      for (const entry of saved) ring.push(entry.event, entry.atMs);
+      for (const entry of saved) ring.append(entry);
       this.ringValue = ring;
       numbering = {
         epoch,

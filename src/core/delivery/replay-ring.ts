@@ -1,38 +1,17 @@
 import type { BridgeEvent } from "../events.js";
-
-export interface RingEntry {
-  readonly event: BridgeEvent;
-  /** When the ring received it (epoch milliseconds); used for the age limit. */
-  readonly atMs: number;
-  /** Its estimated size, for the byte limit. */
-  readonly bytes: number;
-}
-
-/**
- * Roughly the bytes an event's JSON takes: string lengths plus a few bytes per key and scalar. A walk, not a
- * serialization, so it costs little per event; deep nesting past a few levels is counted as one value.
- */
-export function estimateBytes(value: unknown, depth = 0): number {
-  if (typeof value === "string") return value.length + 2;
-  if (typeof value !== "object" || value === null) return 8;
-  if (depth > 6) return 64;
-  let total = 2;
-  if (Array.isArray(value)) {
-    for (const item of value) total += estimateBytes(item, depth + 1) + 1;
-    return total;
-  }
-  for (const key in value)
-    total += key.length + 4 + estimateBytes((value as Record<string, unknown>)[key], depth + 1);
-  return total;
-}
+import type { StoredEvent } from "./store.js";
 
 /**
  * The last `capacity` events of this epoch, none older than `maxAgeMs` and together no larger than
  * `maxBytes`: what a reconnecting client can be given instead of a snapshot. A fixed-size circular buffer
  * with a byte budget, so memory stays bounded whatever the event rate and size; reads are a binary search.
+ *
+ * Events are kept as their JSON text: the byte budget is exact, a long history is a few large strings the
+ * garbage collector does not have to walk (instead of many small objects kept alive), and saving it on
+ * stop costs nothing more. Reading back parses, which only resumes do.
  */
 export class ReplayRing {
-  private readonly slots: (RingEntry | undefined)[];
+  private readonly slots: (StoredEvent | undefined)[];
   private start = 0;
   private count = 0;
   private head: number;
@@ -51,7 +30,7 @@ export class ReplayRing {
     private readonly now: () => number = Date.now,
     private readonly maxBytes: number = Number.POSITIVE_INFINITY,
   ) {
-    this.slots = new Array<RingEntry | undefined>(capacity);
+    this.slots = new Array<StoredEvent | undefined>(capacity);
     this.head = lastSeq;
     this.floor = lastSeq;
   }
@@ -71,29 +50,33 @@ export class ReplayRing {
     return this.count;
   }
 
-  /** Estimated bytes held. */
+  /** Bytes of JSON held (UTF-16 code units, close enough for a budget). */
   sizeBytes(): number {
     return this.bytes;
   }
 
   /** Appends an event; seqs must increase (the hub numbers them). */
   push(event: BridgeEvent, atMs: number = this.now()): void {
-    if (event.seq <= this.head) {
-      throw new RangeError(`replay ring got seq ${event.seq} after ${this.head}; seqs must increase`);
+    this.append({ seq: event.seq, timeMs: atMs, json: this.capacity === 0 ? "" : JSON.stringify(event) });
+  }
+
+  /** Appends an event saved by an earlier run. */
+  append(entry: StoredEvent): void {
+    if (entry.seq <= this.head) {
+      throw new RangeError(`replay ring got seq ${entry.seq} after ${this.head}; seqs must increase`);
     }
-    this.head = event.seq;
-    const bytes = this.capacity === 0 ? 0 : estimateBytes(event);
-    if (this.capacity === 0 || bytes > this.maxBytes) {
+    this.head = entry.seq;
+    if (this.capacity === 0 || entry.json.length > this.maxBytes) {
       // Nothing before it can be replayed without it.
       while (this.count > 0) this.evictOldest();
-      this.floor = event.seq;
+      this.floor = entry.seq;
       return;
     }
     if (this.count === this.capacity) this.evictOldest();
-    while (this.count > 0 && this.bytes + bytes > this.maxBytes) this.evictOldest();
-    this.slots[(this.start + this.count) % this.capacity] = { event, atMs, bytes };
+    while (this.count > 0 && this.bytes + entry.json.length > this.maxBytes) this.evictOldest();
+    this.slots[(this.start + this.count) % this.capacity] = entry;
     this.count += 1;
-    this.bytes += bytes;
+    this.bytes += entry.json.length;
     this.expire();
   }
 
@@ -115,19 +98,20 @@ export class ReplayRing {
     const events: BridgeEvent[] = [];
     const first = this.firstIndexAfter(lastSeq);
     const end = Math.min(this.count, first + max);
-    for (let i = first; i < end; i += 1) events.push(this.at(i).event);
+    // Our own serialization of a BridgeEvent, read back.
+    for (let i = first; i < end; i += 1) events.push(JSON.parse(this.at(i).json) as BridgeEvent);
     return events;
   }
 
   /** Everything in the ring, oldest first (for saving on a graceful stop). */
-  entries(): RingEntry[] {
+  entries(): StoredEvent[] {
     this.expire();
-    const out: RingEntry[] = [];
+    const out: StoredEvent[] = [];
     for (let i = 0; i < this.count; i += 1) out.push(this.at(i));
     return out;
   }
 
-  private at(index: number): RingEntry {
+  private at(index: number): StoredEvent {
     const entry = this.slots[(this.start + index) % this.capacity];
     if (entry === undefined) throw new RangeError(`replay ring slot ${index} is empty`);
     return entry;
@@ -138,7 +122,7 @@ export class ReplayRing {
     let high = this.count;
     while (low < high) {
       const mid = (low + high) >>> 1;
-      if (this.at(mid).event.seq <= seq) low = mid + 1;
+      if (this.at(mid).seq <= seq) low = mid + 1;
       else high = mid;
     }
     return low;
@@ -149,12 +133,12 @@ export class ReplayRing {
     this.slots[this.start] = undefined;
     this.start = (this.start + 1) % this.capacity;
     this.count -= 1;
-    this.bytes -= oldest.bytes;
-    this.floor = oldest.event.seq;
+    this.bytes -= oldest.json.length;
+    this.floor = oldest.seq;
   }
 
   private expire(): void {
     const cutoff = this.now() - this.maxAgeMs;
-    while (this.count > 0 && this.at(0).atMs < cutoff) this.evictOldest();
+    while (this.count > 0 && this.at(0).timeMs < cutoff) this.evictOldest();
   }
 }

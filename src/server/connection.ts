@@ -13,6 +13,7 @@ import type { Principal } from "./auth/principal.js";
 import type { ServerMetrics } from "./metrics.js";
 import { type OutboundMessage, OutboundQueue } from "./outbound-queue.js";
 import { type RateVerdict, TokenBucket } from "./rate-limit.js";
+import { sendShared } from "./wire.js";
 
 export type DialectName = "pma" | "occupancy";
 
@@ -96,10 +97,11 @@ export abstract class Connection implements HubClient {
         get bufferedAmount() {
           return ws.bufferedAmount;
         },
-        send: (frame, done) => {
+        send: (message, done) => {
           ctx.metrics.add("messages_out");
-          ctx.metrics.add("bytes_out", frame.length);
-          ws.send(frame, { binary: false }, done);
+          ctx.metrics.add("bytes_out", message.frame.length);
+          if (message.shared) sendShared(ws, message.frame, done);
+          else ws.send(message.frame, { binary: false }, done);
         },
       },
       { maxMessages: queue.max_messages, maxBytes: queue.max_bytes, softLimitBytes: 256 * 1024 },
@@ -135,6 +137,7 @@ export abstract class Connection implements HubClient {
       seq: null,
       conflationKey: null,
       requiresAck: false,
+      shared: false,
     });
   }
 

@@ -6,12 +6,14 @@ export interface OutboundMessage {
   readonly conflationKey: string | null;
   /** Never dropped. */
   readonly requiresAck: boolean;
+  /** The frame is an event's payload shared by many recipients (worth pre-framing once). */
+  readonly shared: boolean;
 }
 
 /** The socket side of the queue: what `ws.WebSocket` offers. */
 export interface FrameSink {
   readonly bufferedAmount: number;
-  send(frame: Buffer, done: (error?: Error) => void): void;
+  send(message: OutboundMessage, done: (error?: Error | null) => void): void;
 }
 
 export interface QueueLimits {
@@ -96,7 +98,7 @@ export class OutboundQueue {
       this.counters.bytesSent += message.frame.length;
       wrote = true;
       // Each written frame gives the queue another chance to move: no timers, no polling.
-      this.sink.send(message.frame, () => {
+      this.sink.send(message, () => {
         if (this.items.length > 0) this.flush();
       });
     }

@@ -105,12 +105,15 @@ describe("BridgeServer limits", () => {
   });
 
   describe("slow consumers", () => {
-    it("conflates, drops, then closes a stuck client with 4008 while a fast client gets everything in order", async () => {
+    const big = "x".repeat(32 * 1024);
+
+    /** A fast and a paused client, both subscribed to every state change, on a server tuned by `stuckSeconds`. */
+    async function fastAndSlow(stuckSeconds: number): Promise<{ fast: TestClient; slow: TestClient }> {
       t = await startTestServer({
         config: { server: { queue: { max_messages: 50 } } },
         tune: (c) => ({
           ...c,
-          server: { ...c.server, queue: { ...c.server.queue, stuck_timeout_seconds: 1 } },
+          server: { ...c.server, queue: { ...c.server.queue, stuck_timeout_seconds: stuckSeconds } },
         }),
       });
       const fast = await t.connect(`/ws?token=${ADMIN_KEY}`);
@@ -121,44 +124,51 @@ describe("BridgeServer limits", () => {
         await client.nextOfType("subscription_update");
       }
       slow.ws.pause();
-      const big = "x".repeat(32 * 1024);
-      const total = 600;
+      return { fast, slow };
+    }
+
+    /**
+     * Publishes batches of 100 large state changes (half on 5 recurring entities, half on new ones) at the
+     * pace of the fast client, which must receive every one in order, until `done` says stop.
+     */
+    async function streamUntil(fast: TestClient, done: () => boolean): Promise<void> {
       const seen: number[] = [];
-      // Publish in batches of 20 at the pace of the fast client (as a fast reader would): it must get all of
-      // them, in order, while the paused client's queue overflows.
-      for (let i = 0; i < total; i++) {
-        t.publish(stateChanged(`sensor.s${i % 10}`, String(i), { attributes: { blob: big } }));
-        if (i % 20 === 19) {
-          while (seen.length <= i)
-            seen.push(Number((await fast.nextOfType("pma_entity_state_changed", 20_000)).seq));
+      let n = 0;
+      while (!done()) {
+        if (n > 20_000) throw new Error("condition never reached");
+        for (let k = 0; k < 100; k++, n++) {
+          const entity = k % 2 === 0 ? `sensor.recurring_${k % 5}` : `sensor.new_${n}`;
+          t?.publish(stateChanged(entity, String(n), { attributes: { blob: big } }));
         }
-      }
-      const firstSeq = seen[0] ?? 0;
-      expect(seen).toEqual(Array.from({ length: total }, (_, k) => firstSeq + k));
-      const slowSummary = t.server
-        .clients()
-        .find((c) => c.summary().conflated > 0)
-        ?.summary();
-      expect(slowSummary?.conflated, "conflated in the slow client's queue").toBeGreaterThan(0);
-      // Keep the stream flowing (distinct entities, nothing to conflate) until the kernel's buffers are full
-      // too and the slow client's queue stops moving: it is dropped from, then closed.
-      let n = total;
-      while ((t.server.metrics.snapshot().slow_consumer_closes ?? 0) === 0) {
-        if (n > total + 20_000) throw new Error("slow client was never closed");
-        for (let k = 0; k < 100; k++, n++)
-          t.publish(stateChanged(`sensor.d${n}`, "1", { attributes: { blob: big } }));
         while (seen.length < n)
           seen.push(Number((await fast.nextOfType("pma_entity_state_changed", 20_000)).seq));
       }
-      const metrics = t.server.metrics.snapshot();
-      expect(metrics.conflated, "conflated in metrics").toBeGreaterThan(0);
-      expect(metrics.dropped, "dropped in metrics").toBeGreaterThan(0);
+      const first = seen[0] ?? 0;
+      expect(seen).toEqual(Array.from({ length: n }, (_, k) => first + k));
+    }
+
+    it("conflates entity states, then drops, in a paused client's queue while a fast client gets everything", async () => {
+      const { fast, slow } = await fastAndSlow(60);
+      await streamUntil(fast, () => {
+        const m = t?.server.metrics.snapshot();
+        return (m?.conflated ?? 0) > 0 && (m?.dropped ?? 0) > 0;
+      });
+      const summaries = t?.server.clients().map((c) => c.summary()) ?? [];
+      const slowSummary = summaries.find((s) => s.dropped > 0);
+      expect(slowSummary?.conflated).toBeGreaterThan(0);
+      expect(slowSummary?.queue_depth).toBeLessThanOrEqual(50);
+      expect(summaries.filter((s) => s.dropped + s.conflated > 0)).toHaveLength(1);
+      expect(slow.closeCode).toBeNull();
+    }, 60_000);
+
+    it("closes a client whose queue makes no progress with 4008, telling it to resume", async () => {
+      const { fast, slow } = await fastAndSlow(0.5);
+      await streamUntil(fast, () => (t?.server.metrics.snapshot().slow_consumer_closes ?? 0) === 1);
       slow.ws.resume();
       await slow.closed;
       expect(slow.closeCode).toBe(4008);
       expect(slow.closeReason).toContain("resume with last_seq");
       expect(fast.closeCode).toBeNull();
-      expect(seen).toEqual(Array.from({ length: n }, (_, k) => firstSeq + k));
     }, 60_000);
   });
 });

@@ -9,7 +9,8 @@ class ControlledSink implements FrameSink {
   bufferedAmount = 0;
   readonly written: string[] = [];
   private pending: (() => void)[] = [];
-  send(frame: Buffer, done: () => void): void {
+  send(message: OutboundMessage, done: () => void): void {
+    const frame = message.frame;
     this.written.push(frame.toString());
     this.bufferedAmount += frame.length;
     this.pending.push(done);
@@ -32,6 +33,7 @@ const msg = (text: string, options: Partial<OutboundMessage> = {}): OutboundMess
   seq: null,
   conflationKey: null,
   requiresAck: false,
+  shared: false,
   ...options,
 });
 

@@ -162,6 +162,7 @@ export class OccupancySession extends Connection {
               ? `prediction:${event.data.room_id}:${view}`
               : null,
         requiresAck,
+        shared: true,
       });
     }
   }

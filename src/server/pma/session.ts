@@ -115,6 +115,7 @@ export class PmaSession extends Connection {
       seq: event.seq,
       conflationKey: event.kind === EventKind.EntityStateChanged ? `state:${event.data.entity_id}` : null,
       requiresAck: false,
+      shared: true,
     });
   }
 

@@ -1,0 +1,70 @@
+import type { Duplex } from "node:stream";
+import * as wsModule from "ws";
+import { WebSocket } from "ws";
+
+/**
+ * Pre-framing (see ws#617): an event's payload is shared by every recipient, so its WebSocket frame can be
+ * built once too and written to each socket as is, instead of ws framing it again per client.
+ *
+ * This reaches into ws internals (`Sender.frame`, `_socket`, `_sender`), so it is used only when writing the
+ * bytes ourselves is exactly what `ws.send` would do: a server socket (no masking), permessage-deflate off (the
+ * bridge never enables it), the connection OPEN (never after our close frame), and nothing waiting in ws's own
+ * sender queue. `test/server/wire.test.ts` compares the bytes on the wire with `ws.send`'s; ws is pinned.
+ */
+
+/** What `Sender.frame` takes; ws's types do not declare it. */
+interface FrameOptions {
+  readonly fin: boolean;
+  readonly rsv1: boolean;
+  readonly opcode: number;
+  readonly mask: boolean;
+  readonly readOnly: boolean;
+}
+
+interface SenderStatics {
+  frame(data: Buffer, options: FrameOptions): Buffer[];
+}
+
+/** The parts of a ws `WebSocket` this module relies on. */
+interface WebSocketInternals {
+  readonly _socket?: Duplex | null;
+  readonly _sender?: { readonly _state?: number; readonly _queue?: readonly unknown[] } | null;
+  readonly _extensions?: Readonly<Record<string, unknown>>;
+}
+
+const TEXT = 0x01;
+// ws exports `Sender` at runtime (ws#617 made `Sender.frame` static for this use); its types omit it.
+const frame = (wsModule as unknown as { Sender: SenderStatics }).Sender.frame;
+const cache = new WeakMap<Buffer, Buffer>();
+
+/** One unfragmented, unmasked, uncompressed text frame holding `payload`, built once per payload Buffer. */
+export function textFrame(payload: Buffer): Buffer {
+  let framed = cache.get(payload);
+  if (framed === undefined) {
+    framed = Buffer.concat(
+      frame(payload, { fin: true, rsv1: false, opcode: TEXT, mask: false, readOnly: true }),
+    );
+    cache.set(payload, framed);
+  }
+  return framed;
+}
+
+/** The socket to write pre-framed bytes to, or null when only `ws.send` is safe. */
+export function rawSocket(ws: WebSocket): Duplex | null {
+  if (ws.readyState !== WebSocket.OPEN) return null;
+  const internals = ws as unknown as WebSocketInternals;
+  const socket = internals._socket;
+  const sender = internals._sender;
+  if (socket === undefined || socket === null || sender === undefined || sender === null) return null;
+  // 0 is ws's DEFAULT sender state: not deflating, not reading a Blob, so nothing is queued ahead of us.
+  if (sender._state !== 0 || (sender._queue?.length ?? 0) > 0) return null;
+  if (Object.keys(internals._extensions ?? {}).length > 0) return null;
+  return socket;
+}
+
+/** Sends a shared payload: pre-framed when safe, through `ws.send` otherwise. Same bytes either way. */
+export function sendShared(ws: WebSocket, payload: Buffer, done: (error?: Error | null) => void): void {
+  const socket = rawSocket(ws);
+  if (socket === null) ws.send(payload, { binary: false }, done);
+  else socket.write(textFrame(payload), done);
+}

@@ -27,13 +27,11 @@ export async function slowClients() {
     const clients = new Child(SCRIPTS.clients);
     try {
       await clients.call("connect", { baseUrl: server.baseUrl, plan, token: server.token });
-      await measureStep({ server, clients, ha, rate: settings.rate, seconds: 1 });
-      rows.push({ phase: "all reading", ...(await measureStep({ server, clients, ha, ...settings })) });
+      const step = { server, clients, ha, rate: settings.rate, seconds: settings.seconds };
+      await measureStep({ ...step, seconds: 1 });
+      rows.push({ phase: "all reading", ...(await measureStep(step)) });
       const { paused } = await clients.call("pause", { stride: settings.stride });
-      rows.push({
-        phase: `${paused} stopped reading`,
-        ...(await measureStep({ server, clients, ha, ...settings })),
-      });
+      rows.push({ phase: `${paused} stopped reading`, ...(await measureStep(step)) });
     } finally {
       await clients.close();
       await server.child.close();

@@ -12,7 +12,7 @@ import type { Logger } from "../core/logger.js";
 import { AckTracker } from "./acks.js";
 import { AuthError, Authenticator } from "./auth/authenticator.js";
 import { FailedAuthLimiter } from "./auth/failed-auth.js";
-import type { Principal } from "./auth/principal.js";
+import { ingressPrincipal, type Principal, plainAddress } from "./auth/principal.js";
 import { CloseCode, type Connection, type ConnectionContext } from "./connection.js";
 import { type HttpListener, sendJson } from "./http.js";
 import { ServerMetrics } from "./metrics.js";
@@ -32,6 +32,14 @@ export interface BridgeServerOptions {
   /** Where the generated key lives; `config.data_dir` by default. */
   readonly dataDir?: string;
   readonly version?: string;
+}
+
+export interface AttachOptions {
+  /**
+   * Makes the listener an ingress port: only this peer may connect (the Supervisor, `SUPERVISOR_ADDRESS`, in
+   * the add-on), and the Home Assistant user it names in `X-Remote-User-*` headers needs no key.
+   */
+  readonly trustedPeer?: string;
 }
 
 export const HEALTH_COMPONENT = "websocket";
@@ -112,20 +120,21 @@ export class BridgeServer implements Service {
   }
 
   /** Serves both dialects and the metrics endpoints on a listener. Call before the listener starts. */
-  attach(listener: HttpListener): void {
-    listener.onUpgrade((req, socket, head, url) => this.upgrade(req, socket, head, url));
-    const metrics = this.adminRoute((_req, res) => sendJson(res, 200, this.metricsReport()));
+  attach(listener: HttpListener, options: AttachOptions = {}): void {
+    const trustedPeer = options.trustedPeer;
+    listener.onUpgrade((req, socket, head, url) => this.upgrade(req, socket, head, url, trustedPeer));
+    const metrics = this.adminRoute(trustedPeer, (_req, res) => sendJson(res, 200, this.metricsReport()));
     listener.route("/api/v1/websocket/metrics", metrics);
     listener.route("/api/v1/websocket/stats", metrics);
     listener.route(
       "/api/v1/websocket/clients",
-      this.adminRoute((_req, res) =>
+      this.adminRoute(trustedPeer, (_req, res) =>
         sendJson(res, 200, { clients: [...this.connections.values()].map((c) => c.summary()) }),
       ),
     );
     listener.route(
       "/metrics",
-      this.adminRoute(async (_req, res) => {
+      this.adminRoute(trustedPeer, async (_req, res) => {
         const text = await this.metrics.registry.metrics();
         res.writeHead(200, {
           "Content-Type": this.metrics.registry.contentType,
@@ -169,8 +178,19 @@ export class BridgeServer implements Service {
     return [...this.connections.values()];
   }
 
-  private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL): void {
+  private upgrade(
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    url: URL,
+    trustedPeer: string | undefined,
+  ): void {
     socket.on("error", () => socket.destroy());
+    if (trustedPeer !== undefined && plainAddress(req.socket.remoteAddress) !== trustedPeer) {
+      this.metrics.add("rejected_connections");
+      socket.end("HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+      return;
+    }
     const endpoint: Endpoint | "pma" | null =
       url.pathname === "/ws" ? "pma" : parseEndpointPath(url.pathname);
     if (endpoint === null || !this.started) {
@@ -179,11 +199,18 @@ export class BridgeServer implements Service {
       socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
       return;
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req, url, endpoint));
+    const vouched = trustedPeer === undefined ? null : ingressPrincipal(req.headers);
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req, url, endpoint, vouched));
   }
 
-  private accept(ws: WebSocket, req: IncomingMessage, url: URL, endpoint: Endpoint | "pma"): void {
-    const ip = req.socket.remoteAddress ?? "unknown";
+  private accept(
+    ws: WebSocket,
+    req: IncomingMessage,
+    url: URL,
+    endpoint: Endpoint | "pma",
+    vouched: Principal | null,
+  ): void {
+    const ip = plainAddress(req.socket.remoteAddress);
     const { max_connections, max_connections_per_ip } = this.config.server;
     if (this.connections.size >= max_connections) {
       this.metrics.add("rejected_connections");
@@ -224,7 +251,7 @@ export class BridgeServer implements Service {
       if (left <= 0) this.perIp.delete(ip);
       else this.perIp.set(ip, left);
     });
-    connection.open(url.searchParams).catch((error: unknown) => {
+    connection.open(url.searchParams, vouched).catch((error: unknown) => {
       this.log.error({ err: error, client: id }, "opening connection failed");
       connection.close(1011, "internal error");
     });
@@ -305,10 +332,16 @@ export class BridgeServer implements Service {
 
   /** HTTP routes that need a credential with the `admin` capability (`Authorization: Bearer` or `X-API-Key`). */
   private adminRoute(
+    trustedPeer: string | undefined,
     handler: (req: IncomingMessage, res: ServerResponse) => void | Promise<void>,
   ): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
     return async (req, res) => {
-      const principal = await this.httpPrincipal(req);
+      if (trustedPeer !== undefined && plainAddress(req.socket.remoteAddress) !== trustedPeer) {
+        sendJson(res, 403, { error: "forbidden", message: "this port accepts only the Supervisor" });
+        return;
+      }
+      const vouched = trustedPeer === undefined ? null : ingressPrincipal(req.headers);
+      const principal = vouched ?? (await this.httpPrincipal(req));
       if (principal === null) {
         res.setHeader("WWW-Authenticate", 'Bearer realm="pma-bridge"');
         sendJson(res, 401, {
@@ -334,7 +367,7 @@ export class BridgeServer implements Service {
     const apiKey = req.headers["x-api-key"];
     const credential = bearer ?? (typeof apiKey === "string" ? apiKey : undefined);
     if (credential === undefined || credential === "") return null;
-    const ip = req.socket.remoteAddress ?? "unknown";
+    const ip = plainAddress(req.socket.remoteAddress);
     const delay = this.failedAuth.delayMs(ip);
     if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
     try {

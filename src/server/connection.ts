@@ -112,8 +112,11 @@ export abstract class Connection implements HubClient {
 
   abstract matches(event: BridgeEvent): boolean;
   abstract deliver(encoded: EncodedEvent): void;
-  /** Sent right after the upgrade. */
-  abstract open(query: URLSearchParams): Promise<void>;
+  /**
+   * Sent right after the upgrade. `vouched` is a principal established by the transport (the add-on's ingress),
+   * which needs no authentication message.
+   */
+  abstract open(query: URLSearchParams, vouched: Principal | null): Promise<void>;
   protected abstract handle(message: unknown): Promise<void>;
   protected abstract isExempt(message: unknown): boolean;
   protected abstract sendMessage(type: string, data: Record<string, unknown>): void;

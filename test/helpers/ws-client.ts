@@ -32,8 +32,11 @@ export class TestClient {
     ws.on("error", () => {});
   }
 
-  static async connect(url: string, options: { autoPong?: boolean } = {}): Promise<TestClient> {
-    const ws = new WebSocket(url, { autoPong: options.autoPong ?? true });
+  static async connect(
+    url: string,
+    options: { autoPong?: boolean; headers?: Record<string, string> } = {},
+  ): Promise<TestClient> {
+    const ws = new WebSocket(url, { autoPong: options.autoPong ?? true, headers: options.headers ?? {} });
     const client = new TestClient(ws);
     await new Promise<void>((resolve, reject) => {
       ws.once("open", () => resolve());

@@ -3,7 +3,7 @@ import { CAPABILITIES, type Capability } from "../../config/schema.js";
 /** Who a connection or HTTP request is, and what it may see. */
 export interface Principal {
   readonly subject: string;
-  readonly kind: "api_key" | "token" | "anonymous";
+  readonly kind: "api_key" | "token" | "anonymous" | "ingress";
   readonly capabilities: ReadonlySet<Capability>;
   /** Rooms this principal may see; null means every room. */
   readonly rooms: ReadonlySet<string> | null;
@@ -54,4 +54,33 @@ export function narrow(
     );
   }
   return { ...principal, capabilities, rooms };
+}
+
+/** The Supervisor's address: the only peer the add-on's ingress port accepts. */
+export const SUPERVISOR_ADDRESS = "172.30.32.2";
+
+/** `::ffff:172.30.32.2` (IPv4-mapped, as dual-stack sockets report it) → `172.30.32.2`. */
+export function plainAddress(address: string | undefined): string {
+  return (address ?? "unknown").replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, "");
+}
+
+/**
+ * A Home Assistant user the Supervisor vouches for on the ingress port (`X-Remote-User-*` headers). Ingress
+ * panels are open only to logged-in HA users, so they get every capability; null without the headers.
+ */
+export function ingressPrincipal(
+  headers: Readonly<Record<string, string | string[] | undefined>>,
+): Principal | null {
+  const one = (name: string): string | undefined => {
+    const value = headers[name];
+    return typeof value === "string" && value !== "" ? value : undefined;
+  };
+  const id = one("x-remote-user-id");
+  if (id === undefined) return null;
+  return {
+    subject: `ha:${one("x-remote-user-name") ?? id}`,
+    kind: "ingress",
+    capabilities: new Set(CAPABILITIES),
+    rooms: null,
+  };
 }

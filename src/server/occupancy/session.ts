@@ -83,7 +83,7 @@ export class OccupancySession extends Connection {
     this.endpoint = endpointPath(pathEndpoint);
   }
 
-  open(): Promise<void> {
+  open(_query: URLSearchParams, vouched: Principal | null): Promise<void> {
     this.sendMessage("connection", {
       message: "Connected to PMA Bridge occupancy WebSocket API",
       client_id: this.id,
@@ -97,6 +97,7 @@ export class OccupancySession extends Connection {
       epoch: this.ctx.hub.epoch,
       last_seq: this.ctx.hub.lastSeq(),
     });
+    if (vouched !== null) this.accept(vouched, undefined);
     return Promise.resolve();
   }
 
@@ -295,15 +296,20 @@ export class OccupancySession extends Connection {
       });
       return;
     }
+    this.accept(principal, command.clientName);
+  }
+
+  /** Takes a principal, answers `authentication` and subscribes the connection's own endpoint. */
+  private accept(principal: Principal, clientName: string | undefined): void {
     // A new credential starts from a clean slate: old subscriptions were checked against the old one.
     this.subs.clear();
     this.reindex();
     this.principal = principal;
-    this.clientName = command.clientName;
+    this.clientName = clientName;
     this.sendMessage("authentication", {
       success: true,
       message: "Authentication successful",
-      client_name: command.clientName ?? null,
+      client_name: clientName ?? null,
       subject: principal.subject,
       capabilities: [...principal.capabilities],
       room_filters: principal.rooms === null ? [] : [...principal.rooms],

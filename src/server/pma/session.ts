@@ -85,7 +85,7 @@ export class PmaSession extends Connection {
     super(id, ws, ctx, remoteAddress);
   }
 
-  async open(query: URLSearchParams): Promise<void> {
+  async open(query: URLSearchParams, vouched: Principal | null): Promise<void> {
     const token = query.get("token");
     if (this.ctx.auth.allowAnonymous) this.principal = ANONYMOUS;
     this.sendMessage("welcome", {
@@ -98,7 +98,8 @@ export class PmaSession extends Connection {
       last_seq: this.ctx.hub.lastSeq(),
       authentication_required: !this.ctx.auth.allowAnonymous,
     });
-    if (token !== null && token !== "") await this.login(token);
+    if (vouched !== null) this.accept(vouched);
+    else if (token !== null && token !== "") await this.login(token);
     this.reindex();
   }
 
@@ -178,13 +179,19 @@ export class PmaSession extends Connection {
   }
 
   private async login(token: string): Promise<void> {
+    let principal: Principal;
     try {
-      this.principal = await this.authenticate({ token });
+      principal = await this.authenticate({ token });
     } catch (error) {
       if (!(error instanceof AuthError)) throw error;
       this.sendMessage("authentication_failure", { code: error.code, message: error.message });
       return;
     }
+    this.accept(principal);
+  }
+
+  private accept(principal: Principal): void {
+    this.principal = principal;
     this.sendMessage("authentication_success", {
       client_id: this.id,
       subject: this.principal.subject,

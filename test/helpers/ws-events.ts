@@ -158,3 +158,148 @@ export function serviceCall(): NewBridgeEvent<EventKind.SourceEvent> {
     },
   };
 }
+
+const entityInfo = (id: string) => ({
+  id,
+  name: "Desk",
+  type: id.split(".")[0] ?? "",
+  source: "homeassistant" as const,
+  state: "on",
+  attributes: { access_token: "secret", friendly_name: "Desk" },
+  device_id: null,
+  disabled: false,
+  last_changed: null,
+  last_updated: null,
+});
+
+/** One event of every kind not covered by the helpers above, with the PMA message type it must become. */
+export function everyOtherKind(): [string, NewBridgeEvent][] {
+  const base = { time: TIME, critical: false } as const;
+  const room = { id: "office", name: "Office", area: "ground_floor", entity_count: 3 };
+  return [
+    [
+      "pma_entity_added",
+      {
+        ...base,
+        kind: EventKind.EntityAdded,
+        source: "homeassistant",
+        entity_id: "camera.desk",
+        domain: "camera",
+        room_id: "office",
+        data: { entity: entityInfo("camera.desk"), room_id: "office", area_id: "ground_floor" },
+      },
+    ],
+    [
+      "pma_entity_removed",
+      {
+        ...base,
+        kind: EventKind.EntityRemoved,
+        source: "homeassistant",
+        entity_id: "light.old",
+        domain: "light",
+        room_id: "office",
+        data: { entity_id: "light.old", source: "homeassistant", room_id: "office", area_id: null },
+      },
+    ],
+    [
+      "pma_entity_updated",
+      {
+        ...base,
+        kind: EventKind.EntityUpdated,
+        source: "homeassistant",
+        entity_id: "light.desk",
+        domain: "light",
+        room_id: "office",
+        data: {
+          entity: entityInfo("light.desk"),
+          old_entity_id: "light.desk_lamp",
+          changes: ["entity_id"],
+          room_id: "office",
+          area_id: null,
+          old_room_id: null,
+        },
+      },
+    ],
+    ...(["added", "updated", "removed"] as const).map((action): [string, NewBridgeEvent] => [
+      `pma_room_${action}`,
+      {
+        ...base,
+        kind:
+          action === "added"
+            ? EventKind.RoomAdded
+            : action === "updated"
+              ? EventKind.RoomUpdated
+              : EventKind.RoomRemoved,
+        source: "homeassistant",
+        data: { room, action, source: "homeassistant" },
+      },
+    ]),
+    [
+      "pma_area_updated",
+      {
+        ...base,
+        kind: EventKind.AreaUpdated,
+        source: "homeassistant",
+        data: {
+          area: { id: "ground_floor", name: "Ground", level: 0, room_ids: ["office"] },
+          action: "updated",
+          source: "homeassistant",
+        },
+      },
+    ],
+    [
+      "pma_scene_activated",
+      {
+        ...base,
+        kind: EventKind.SceneActivated,
+        source: "homeassistant",
+        entity_id: "scene.movie",
+        domain: "scene",
+        data: { scene_id: "scene.movie", scene_name: "Movie", source: "homeassistant", user_id: null },
+      },
+    ],
+    ["alert", alert("a1", null)],
+    ["drift", drift("d1", null)],
+    [
+      "sync_status",
+      {
+        ...base,
+        kind: EventKind.SyncStatus,
+        source: "bridge",
+        data: {
+          source: "homeassistant",
+          status: "completed",
+          message: "done",
+          entity_count: 3,
+          room_count: 1,
+          progress: 100,
+          error_count: 0,
+        },
+      },
+    ],
+    [
+      "adapter_status",
+      {
+        ...base,
+        kind: EventKind.AdapterStatus,
+        source: "bridge",
+        data: {
+          adapter_id: "homeassistant",
+          adapter_name: "Home Assistant",
+          source: "homeassistant",
+          status: "connected",
+          health: { is_healthy: true, issues: [], last_sync: null },
+        },
+      },
+    ],
+    [
+      "connection_status",
+      {
+        ...base,
+        kind: EventKind.ConnectionStatus,
+        source: "bridge",
+        data: { source: "mqtt", status: "reconnecting", message: "retrying", attempt: 2 },
+      },
+    ],
+  ];
+}

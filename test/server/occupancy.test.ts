@@ -254,6 +254,16 @@ describe("occupancy dialect", () => {
       expect(client.ofType("prediction_update")).toHaveLength(0);
     });
 
+    it("answers unsubscribing from something not subscribed with success false", async () => {
+      const client = await subscribed("/ws/predictions");
+      client.send({ type: "unsubscribe", data: { endpoint: "/ws/system-status" } });
+      expect((await client.nextOfType("subscription_status")).data).toMatchObject({
+        action: "unsubscribe",
+        success: false,
+        endpoint: "/ws/system-status",
+      });
+    });
+
     it("narrows a fixed endpoint to one room with room_id", async () => {
       const client = await subscribed("/ws/alerts");
       client.send({ type: "unsubscribe", data: { endpoint: "/ws/alerts" } });
@@ -382,6 +392,14 @@ describe("occupancy dialect", () => {
       });
       t.publish(prediction("kitchen", inOneHourAndAQuarter()));
       await client.nextOfType("prediction_update");
+    });
+
+    it("answers a binary frame with WEBSOCKET_VALIDATION_ERROR", async () => {
+      const client = await subscribed("/ws/predictions");
+      client.ws.send(Buffer.from([0, 1, 2]), { binary: true });
+      expect((await client.nextOfType("error")).data).toMatchObject({
+        error_code: "WEBSOCKET_VALIDATION_ERROR",
+      });
     });
 
     it("refuses unknown occupancy-like paths with HTTP 404", async () => {

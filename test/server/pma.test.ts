@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Message, TestClient } from "../helpers/ws-client.js";
 import {
   automationTriggered,
+  everyOtherKind,
   prediction,
   serviceCall,
   stateChanged,
@@ -233,6 +234,43 @@ describe("PMA dialect (/ws)", () => {
       await client.settle();
       const ids = client.ofType("pma_entity_state_changed").map((m) => m.data?.entity_id);
       expect(ids).toEqual(["light.kitchen", "sensor.hall", "lock.front", "light.hall"]);
+    });
+
+    it("refuses malformed event type names with INVALID_EVENT_TYPE", async () => {
+      const client = await authed();
+      const reply = await subscribe(client, "subscribe_ha_events", { event_types: ["state changed!"] });
+      expect(reply).toMatchObject({
+        type: "subscription_error",
+        data: { code: "INVALID_EVENT_TYPE", type: "ha_events" },
+      });
+    });
+
+    it("maps every kind onto its PMA message, with secrets stripped from entity attributes", async () => {
+      const client = await authed();
+      await subscribe(client, "subscribe_ha_events", {
+        event_types: [
+          "state_changed",
+          "entity_registry_updated",
+          "area_registry_updated",
+          "floor_registry_updated",
+          "call_service",
+          "alert",
+          "drift",
+        ],
+      });
+      const cases = everyOtherKind();
+      for (const [, event] of cases) t.publish(event);
+      for (const [type, event] of cases) {
+        const message = await client.nextOfType(type);
+        expect(message.data).toMatchObject(
+          type === "pma_entity_added" || type === "pma_entity_updated"
+            ? { entity: { attributes: { friendly_name: "Desk" } } }
+            : (event.data as object),
+        );
+      }
+      expect(client.ofType("pma_entity_added")[0]?.data?.entity).not.toHaveProperty(
+        "attributes.access_token",
+      );
     });
 
     it("accepts the legacy integer subscribe_room and matches it as a decimal room id", async () => {

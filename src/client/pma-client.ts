@@ -38,16 +38,23 @@ type PmaMessageEvents = { [T in PmaMessageType]: [message: PmaMessage<T>] };
 export class PmaClient extends BaseClient<PmaMessage, PmaMessageEvents> {
   /** The bridge's greeting on the current connection. */
   welcome: WelcomeData | undefined;
+  /** Who the bridge says this client is, once authenticated. */
+  subject: string | undefined;
   private readonly replies = new ReplyQueue<SubscriptionUpdateData>();
   private readonly events = new Map<string, EventFilters | undefined>();
   private readonly entities = new Set<string>();
   private readonly rooms = new Set<string>();
   private pingTimer: ReturnType<typeof setInterval> | undefined;
+  /** Whether this connection's subscriptions were sent already. */
+  private restored = false;
   private lastHeard = 0;
 
   constructor(private readonly options: PmaClientOptions) {
     super(options);
-    this.socket.on("open", () => this.startPinging());
+    this.socket.on("open", () => {
+      this.restored = false;
+      this.startPinging();
+    });
   }
 
   /** Adds event types (HA names such as `state_changed`, or bridge kinds such as `prediction_update`). */
@@ -120,7 +127,9 @@ export class PmaClient extends BaseClient<PmaMessage, PmaMessageEvents> {
         else this.restore();
         return;
       case "authentication_success":
-        this.restore();
+        // Also sent unasked when the listener vouches for the user (Home Assistant ingress); restore only once.
+        this.subject = message.data.subject;
+        if (!this.restored) this.restore();
         return;
       case "authentication_failure":
         this.fail(new ClientError("AUTHENTICATION_FAILED", `${message.data.code}: ${message.data.message}`));
@@ -158,6 +167,7 @@ export class PmaClient extends BaseClient<PmaMessage, PmaMessageEvents> {
 
   /** Re-sends every subscription this client holds (after each welcome/authentication), then declares ready. */
   private restore(): void {
+    this.restored = true;
     const byFilters = new Map<string, { filters: EventFilters | undefined; types: string[] }>();
     for (const [type, filters] of this.events) {
       const key = JSON.stringify(filters ?? null);

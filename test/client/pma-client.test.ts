@@ -188,6 +188,29 @@ describe("PmaClient", () => {
     expect(second.types()).not.toContain("resume");
   });
 
+  it("restores its subscriptions once when the bridge vouches for the user before answering the token (ingress)", async () => {
+    await peer.stop();
+    peer = await ScriptedPeer.start((c) => {
+      bridgeLike(() => "epoch-1")(c);
+      c.send(
+        envelope("authentication_success", {
+          client_id: "c",
+          subject: "ha:alex",
+          capabilities: ["admin"],
+          rooms: [],
+        }),
+      );
+    });
+    client = new PmaClient({ url: peer.url("/ws"), token: "good", reconnect: FAST, pingIntervalMs: 0 });
+    await client.connect();
+    await client.subscribeEntities(["light.a"]);
+    (await peer.connection(1)).ws.terminate();
+    const second = await peer.connection(2);
+    await second.next("authenticate");
+    await expect.poll(() => client?.subject).toBe("tester");
+    expect(second.types().filter((t) => t === "subscribe_ha_entities")).toHaveLength(1);
+  });
+
   it("pings on its interval and redials a connection that stopped answering", async () => {
     client = new PmaClient({ url: peer.url("/ws"), token: "good", reconnect: FAST, pingIntervalMs: 30 });
     await client.connect();

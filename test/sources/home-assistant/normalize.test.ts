@@ -331,6 +331,35 @@ describe("pma_* payloads (seed 000 shapes)", () => {
     ).toEqual([["light.living_room", ["area"]]]);
   });
 
+  it("pma_room_added and pma_room_removed: rooms appearing on the first sync and deleted later", () => {
+    const model = new HomeModel(() => new Date(NOW));
+    const first = model.resync({
+      registries: {
+        floors: ok(parseFloorList(registries.floors)).items,
+        areas: ok(parseAreaList(registries.areas)).items,
+      },
+    });
+    expect(first.find((e) => e.kind === EventKind.RoomAdded && e.room_id === "living_room")).toMatchObject({
+      ha_event_type: "area_registry_updated",
+      area_id: "main_floor",
+      data: {
+        room: { id: "living_room", name: "Living Room", area: "main_floor", entity_count: 0 },
+        action: "added",
+        source: "homeassistant",
+      },
+    });
+    const removed = model.resync({
+      registries: { areas: ok(parseAreaList(registries.areas)).items.filter((a) => a.area_id !== "garage") },
+    });
+    expect(removed.filter((e) => e.kind === EventKind.RoomRemoved).map((e) => e.data)).toEqual([
+      {
+        room: { id: "garage", name: "Garage", area: null, entity_count: 0 },
+        action: "removed",
+        source: "homeassistant",
+      },
+    ]);
+  });
+
   it("registry references to missing areas and floors count as none", () => {
     const model = fixtureModel();
     expect(model.room("attic")).toMatchObject({ area: null });

@@ -36,7 +36,7 @@ interface Resident {
 }
 
 const TICK_MS = 1000;
-const CLIMATE_EVERY_TICKS = 5;
+const CLIMATE_EVERY_TICKS = 3;
 
 /**
  * Life in the demo home: two residents move between rooms (and sometimes go out). Presence sensors and
@@ -214,7 +214,7 @@ export class HomeActivity implements Service, OccupancyView {
       const occupied = this.occupied.get(room.id) ?? false;
       const current = this.temperatures.get(room.id) ?? room.baseTemperature;
       const target = room.baseTemperature + (occupied ? 0.8 : 0);
-      const next = current + (target - current) * 0.15 + (r() - 0.5) * 0.1;
+      const next = current + (target - current) * 0.15 + (r() - 0.5) * 0.2;
       this.temperatures.set(room.id, next);
       if (next.toFixed(1) !== current.toFixed(1))
         this.home.setState(temperatureEntity(room), next.toFixed(1));

@@ -1,6 +1,7 @@
 import type { AddressInfo } from "node:net";
 import { createServer, type Server, type Socket } from "node:net";
 import type { Aedes } from "aedes";
+import { BridgeError } from "../core/errors.js";
 import type { Service } from "../core/lifecycle.js";
 import type { Logger } from "../core/logger.js";
 
@@ -26,9 +27,17 @@ export class EmbeddedBroker implements Service {
   ) {}
 
   async start(): Promise<void> {
-    // aedes is only needed by the demo; loading it lazily keeps it off every other command's start-up path.
-    const { Aedes } = await import("aedes");
-    const broker = await Aedes.createBroker();
+    // aedes is a development dependency, only needed by the demo: loaded lazily, so that an installation
+    // without it (the add-on image) runs every other command and says clearly why the demo cannot start.
+    const aedes = await import("aedes").catch((error: unknown) => {
+      throw new BridgeError(
+        "DEMO_UNAVAILABLE",
+        "the demo needs the development dependencies (aedes): run `npm ci` in a checkout of pma-bridge",
+        undefined,
+        { cause: error },
+      );
+    });
+    const broker = await aedes.Aedes.createBroker();
     this.broker = broker;
     const server = createServer((socket) => {
       this.sockets.add(socket);

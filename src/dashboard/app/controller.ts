@@ -33,7 +33,6 @@ const EVENT_TYPES: readonly PmaEventType[] = [
   "entity_registry_updated",
   "area_registry_updated",
   "floor_registry_updated",
-  "device_registry_updated",
   "prediction_update",
   "alert",
   "drift",
@@ -60,7 +59,6 @@ export class DashboardController {
   metrics: Record<string, unknown> | null = null;
   /** Why clients and metrics are not shown (e.g. no token), or null. */
   adminProblem: string | null = null;
-  reconnects = 0;
   readonly series = {
     messages: new Series(),
     clients: new Series(),
@@ -122,7 +120,6 @@ export class DashboardController {
     client.on("disconnected", (info) => {
       if (client !== this.client) return;
       this.link = info.reconnectInMs === null ? "refused" : "reconnecting";
-      this.reconnects += 1;
       this.onChange();
     });
     client

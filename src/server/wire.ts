@@ -62,9 +62,31 @@ export function rawSocket(ws: WebSocket): Duplex | null {
   return socket;
 }
 
-/** Sends a shared payload: pre-framed when safe, through `ws.send` otherwise. Same bytes either way. */
+const uncork = (socket: Duplex): void => {
+  socket.uncork();
+};
+
+/**
+ * Past this many corked bytes the socket is flushed at once: corked bytes count in `bufferedAmount`, and the
+ * outbound queue must not mistake a burst for a slow client.
+ */
+const CORK_FLUSH_BYTES = 64 * 1024;
+
+/**
+ * Sends a shared payload: pre-framed when safe, through `ws.send` otherwise. Same bytes either way. Frames
+ * written to one socket in the same tick (a burst of events) leave in one system call: the socket is corked
+ * until the next tick, or until 64 KiB are waiting.
+ */
 export function sendShared(ws: WebSocket, payload: Buffer, done: (error?: Error | null) => void): void {
   const socket = rawSocket(ws);
-  if (socket === null) ws.send(payload, { binary: false }, done);
-  else socket.write(textFrame(payload), done);
+  if (socket === null) {
+    ws.send(payload, { binary: false }, done);
+    return;
+  }
+  if (socket.writableCorked === 0) {
+    socket.cork();
+    process.nextTick(uncork, socket);
+  }
+  socket.write(textFrame(payload), done);
+  if (socket.writableCorked > 0 && socket.writableLength >= CORK_FLUSH_BYTES) socket.uncork();
 }

@@ -84,6 +84,25 @@ describe("pre-framed sends", () => {
     expect(b.equals(a)).toBe(true);
   });
 
+  it("keeps bytes and order for a burst sent in one tick, past the cork flush threshold", async () => {
+    const [viaWs, viaFrame] = serverSide;
+    const [peerWs, peerFrame] = peers;
+    if (viaWs === undefined || viaFrame === undefined || peerWs === undefined || peerFrame === undefined) {
+      throw new Error("setup failed");
+    }
+    const payloads = Array.from({ length: 40 }, (_, i) =>
+      Buffer.from(JSON.stringify({ i, pad: "p".repeat(i * 500) })),
+    );
+    let total = 0;
+    for (const payload of payloads) {
+      viaWs.send(payload, { binary: false });
+      sendShared(viaFrame, payload, () => {});
+      total += textFrame(payload).length;
+    }
+    const [a, b] = await Promise.all([peerWs.take(total), peerFrame.take(total)]);
+    expect(b.equals(a)).toBe(true);
+  });
+
   it("frames each payload once, however many sockets it goes to", () => {
     const payload = Buffer.from('{"type":"shared"}');
     expect(textFrame(payload)).toBe(textFrame(payload));

@@ -96,7 +96,7 @@ export const dashboardStyles = css`
   .search { flex: 1; min-width: 12em; }
   input, button { font: inherit; color: inherit; background: var(--pb-card); border: 1px solid var(--pb-divider); border-radius: 6px; padding: 4px 8px; }
   button { cursor: pointer; color: var(--pb-primary); }
-  .toolbar .pill { background: #fff; color: var(--pb-text); display: inline-flex; align-items: center; }
+  .toolbar .pill { background: #fff; color: #212121; display: inline-flex; align-items: center; }
   .toolbar .pill::before { content: ""; width: 8px; height: 8px; border-radius: 50%; margin-right: 6px; background: var(--pb-muted); }
   .toolbar .pill.ok::before { background: var(--pb-ok); }
   .toolbar .pill.warn::before { background: var(--pb-warn); }

@@ -22,10 +22,9 @@ export function sparkline(series: Series, label: string): TemplateResult {
   const max = Math.max(1, ...values);
   const width = 120;
   const height = 32;
-  const step = values.length > 1 ? width / (series.capacity - 1) : 0;
-  const offset = width - step * (values.length - 1);
+  const step = width / Math.max(1, values.length - 1);
   const points = values
-    .map((v, i) => `${(offset + i * step).toFixed(1)},${(height - 2 - (v / max) * (height - 4)).toFixed(1)}`)
+    .map((v, i) => `${(i * step).toFixed(1)},${(height - 2 - (v / max) * (height - 4)).toFixed(1)}`)
     .join(" ");
   return html`<svg class="spark" viewBox="0 0 ${width} ${height}" role="img" aria-label=${label}>
     ${values.length > 1 ? svg`<polyline points=${points} />` : nothing}
@@ -120,8 +119,16 @@ const DOMAIN_ICONS: Record<string, TemplateResult> = {
 };
 const DEFAULT_ICON = svg`<circle cx="12" cy="12" r="4"/>`;
 
-function icon(domain: string): TemplateResult {
-  return html`<svg class="icon" viewBox="0 0 24 24" aria-hidden="true">${DOMAIN_ICONS[domain] ?? DEFAULT_ICON}</svg>`;
+/** Sensors drawn by what they measure, everything else by domain. */
+const SENSOR_ICONS: Record<string, TemplateResult> = {
+  humidity: svg`<path d="M12 3c3 4 6 7.5 6 11a6 6 0 0 1-12 0c0-3.5 3-7 6-11z"/>`,
+  power: svg`<path d="M13 2 5 14h6l-1 8 8-12h-6z"/>`,
+  battery: svg`<rect x="7" y="4" width="10" height="17" rx="2"/><path d="M10 2h4"/>`,
+};
+
+function icon(domain: string, deviceClass: string | null): TemplateResult {
+  const sensor = domain === "sensor" && deviceClass !== null ? SENSOR_ICONS[deviceClass] : undefined;
+  return html`<svg class="icon" viewBox="0 0 24 24" aria-hidden="true">${sensor ?? DOMAIN_ICONS[domain] ?? DEFAULT_ICON}</svg>`;
 }
 
 function entityState(e: EntityView): string {
@@ -154,7 +161,7 @@ export function rooms(c: DashboardController, now: number): TemplateResult {
             (
               e,
             ) => html`<li class=${now - e.changedAt < 1500 ? "changed" : ""} data-entity=${e.id} title=${e.id}>
-              ${icon(e.domain)}
+              ${icon(e.domain, e.deviceClass)}
               <span class="name">${e.name}</span>
               <span class="state" data-state=${e.state ?? ""}>${entityState(e)}</span>
             </li>`,

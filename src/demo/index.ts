@@ -47,6 +47,8 @@ export interface Demo {
   readonly token: string;
   /** An API key for occupancy-dialect clients (seed 002 style). */
   readonly apiKey: string;
+  /** Whether clients without a credential may read (only when bound to a loopback address). */
+  readonly anonymousReads: boolean;
   /** A one-line command that connects an example client and prints live messages. */
   readonly exampleCommand: string;
   readonly simulator: SimulatedHomeAssistant;
@@ -104,7 +106,8 @@ export async function startDemo(options: DemoOptions, log: Logger): Promise<Demo
         overrides: {
           server: { host, port },
           auth: {
-            allow_anonymous: true,
+            // Open reads only where nobody else can connect; on any other address every client needs the token.
+            allow_anonymous: isLoopback(host),
             jwt_secret: secrets.jwt_secret,
             api_keys: [{ name: "demo", key: secrets.api_key }],
           },
@@ -166,6 +169,7 @@ export async function startDemo(options: DemoOptions, log: Logger): Promise<Demo
       urls,
       token,
       apiKey: secrets.api_key,
+      anonymousReads: loaded.config.auth.allow_anonymous,
       exampleCommand: `node examples/node/pma-client.mjs ${urls.pma} ${token}`,
       simulator,
       restartBridge: async () => {
@@ -178,6 +182,10 @@ export async function startDemo(options: DemoOptions, log: Logger): Promise<Demo
     await stopAll();
     throw error;
   }
+}
+
+export function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127(\.\d{1,3}){3}$/.test(host);
 }
 
 /** What `pma-bridge demo` prints once everything runs. */
@@ -201,7 +209,9 @@ export function demoBanner(demo: Demo): string {
     "  Try a client:",
     `    ${demo.exampleCommand}`,
     "",
-    "  Anonymous clients on this address may read non-sensitive entity events without a token.",
+    demo.anonymousReads
+      ? "  Anonymous clients on this address may read non-sensitive entity events without a token."
+      : "  Not a loopback address: every client needs the token or the API key.",
     "  Press Ctrl+C to stop.",
     "",
   ].join("\n");

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { connectAsync } from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { silentLogger } from "../../src/core/logger.js";
-import { type Demo, demoBanner, startDemo } from "../../src/demo/index.js";
+import { type Demo, demoBanner, isLoopback, startDemo } from "../../src/demo/index.js";
 import { verifyToken } from "../../src/server/auth/jwt.js";
 import { readSecrets } from "../../src/server/auth/secrets.js";
 
@@ -35,6 +35,11 @@ describe("startDemo", () => {
     }
     expect(demo.exampleCommand).toBe(`node examples/node/pma-client.mjs ${demo.urls.pma} ${demo.token}`);
     expect(demo.urls.dashboard).toBe(`${demo.urls.http}/#token=${demo.token}`);
+  });
+
+  it("allows anonymous reads because it is bound to loopback, and says so", () => {
+    expect(demo.anonymousReads).toBe(true);
+    expect(demoBanner(demo)).toContain("Anonymous clients on this address may read");
   });
 
   it("mints a full-access token from the secret kept in its data directory", async () => {
@@ -69,5 +74,19 @@ describe("startDemo", () => {
         .join(",");
     const first = presence();
     await expect.poll(presence, { timeout: 10_000, interval: 50 }).not.toBe(first);
+  });
+});
+
+describe("isLoopback", () => {
+  it.each([
+    ["127.0.0.1", true],
+    ["127.1.2.3", true],
+    ["::1", true],
+    ["localhost", true],
+    ["0.0.0.0", false],
+    ["192.168.1.10", false],
+    ["::", false],
+  ])("%s → %s", (host, loopback) => {
+    expect(isLoopback(host)).toBe(loopback);
   });
 });

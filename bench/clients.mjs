@@ -192,6 +192,15 @@ serve({
     return { paused };
   },
 
+  /** Makes the paused connections read again (what they missed arrives now). */
+  resume() {
+    for (const connection of connections) {
+      if (!connection.slow) continue;
+      connection.slow = false;
+      connection.ws._socket.resume();
+    }
+  },
+
   async closeAll() {
     await Promise.all(
       connections.map(

@@ -89,7 +89,7 @@ export async function measureStep({ server, clients, ha, rate, seconds }) {
 }
 
 /** Waits until no delivery has arrived for half a second (or `capMs`). */
-async function quiet(clients, capMs = 30_000) {
+export async function quiet(clients, capMs = 30_000) {
   const deadline = Date.now() + capMs;
   let last = -1;
   while (Date.now() < deadline) {

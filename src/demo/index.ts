@@ -3,6 +3,7 @@ import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import { type LoadedConfig, loadConfig } from "../config/load.js";
 import { CAPABILITIES } from "../config/schema.js";
+import { BridgeError } from "../core/errors.js";
 import type { Logger } from "../core/logger.js";
 import { type Bridge, startBridge } from "../main.js";
 import { mintToken } from "../server/auth/jwt.js";
@@ -123,7 +124,15 @@ export async function startDemo(options: DemoOptions, log: Logger): Promise<Demo
         },
       });
     const loaded = load(options.port ?? 3001);
-    let bridge: Bridge = await startBridge(loaded, log);
+    let bridge: Bridge = await startBridge(loaded, log).catch((error: unknown) => {
+      if ((error as NodeJS.ErrnoException).code !== "EADDRINUSE") throw error;
+      throw new BridgeError(
+        "PORT_IN_USE",
+        `port ${loaded.config.server.port} on ${host} is already in use: stop what uses it, or pick another with --port`,
+        { port: loaded.config.server.port },
+        { cause: error },
+      );
+    });
     const port = bridge.port();
     stack.push({ stop: () => bridge.stop() });
 

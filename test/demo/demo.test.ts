@@ -1,4 +1,6 @@
 import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connectAsync } from "mqtt";
@@ -74,6 +76,24 @@ describe("startDemo", () => {
         .join(",");
     const first = presence();
     await expect.poll(presence, { timeout: 10_000, interval: 50 }).not.toBe(first);
+  });
+});
+
+describe("startDemo on a busy port", () => {
+  it("says the port is in use and how to pick another", async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", () => resolve()));
+    const port = (blocker.address() as AddressInfo).port;
+    const dataDir = mkdtempSync(join(tmpdir(), "pma-demo-busy-"));
+    try {
+      await expect(startDemo({ port, dataDir, logLevel: "silent" }, silentLogger())).rejects.toMatchObject({
+        code: "PORT_IN_USE",
+        message: expect.stringContaining("--port"),
+      });
+    } finally {
+      await new Promise<void>((resolve) => blocker.close(() => resolve()));
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -62,9 +62,13 @@ export function rawSocket(ws: WebSocket): Duplex | null {
   return socket;
 }
 
-const uncork = (socket: Duplex): void => {
-  socket.uncork();
-};
+/** Sockets written to during this tick; one shared callback uncorks those that were corked. */
+const touched = new Set<Duplex>();
+
+function endOfTick(): void {
+  for (const socket of touched) if (socket.writableCorked > 0) socket.uncork();
+  touched.clear();
+}
 
 /**
  * Past this many corked bytes the socket is flushed at once: corked bytes count in `bufferedAmount`, and the
@@ -73,9 +77,9 @@ const uncork = (socket: Duplex): void => {
 const CORK_FLUSH_BYTES = 64 * 1024;
 
 /**
- * Sends a shared payload: pre-framed when safe, through `ws.send` otherwise. Same bytes either way. Frames
- * written to one socket in the same tick (a burst of events) leave in one system call: the socket is corked
- * until the next tick, or until 64 KiB are waiting.
+ * Sends a shared payload: pre-framed when safe, through `ws.send` otherwise. Same bytes either way. The first
+ * frame of a tick is written at once; when more follow in the same tick (a burst of events) the socket is
+ * corked, so they leave together in one system call on the next tick, or as soon as 64 KiB are waiting.
  */
 export function sendShared(ws: WebSocket, payload: Buffer, done: (error?: Error | null) => void): void {
   const socket = rawSocket(ws);
@@ -83,9 +87,11 @@ export function sendShared(ws: WebSocket, payload: Buffer, done: (error?: Error 
     ws.send(payload, { binary: false }, done);
     return;
   }
-  if (socket.writableCorked === 0) {
+  if (!touched.has(socket)) {
+    if (touched.size === 0) process.nextTick(endOfTick);
+    touched.add(socket);
+  } else if (socket.writableCorked === 0) {
     socket.cork();
-    process.nextTick(uncork, socket);
   }
   socket.write(textFrame(payload), done);
   if (socket.writableCorked > 0 && socket.writableLength >= CORK_FLUSH_BYTES) socket.uncork();

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { PmaMessage } from "../../src/client/index.js";
 import {
   DashboardState,
+  entityState,
   filterTail,
   occupancyOf,
   relativeTime,
@@ -273,5 +274,31 @@ describe("occupancyOf, relativeTime and Series", () => {
     for (const v of [1, 2, 3, 4]) series.push(v);
     expect(series.values).toEqual([2, 3, 4]);
     expect(series.last).toBe(4);
+  });
+});
+
+describe("entityState", () => {
+  const entity = {
+    id: "x.y",
+    name: "x",
+    domain: "sensor",
+    unit: null,
+    deviceClass: null,
+    roomId: null,
+    changedAt: 0,
+  };
+
+  it("adds the unit to a measurement", () => {
+    expect(entityState({ ...entity, state: "21.5", unit: "°C" })).toBe("21.5 °C");
+  });
+
+  it("shows a timestamp state (a scene's last activation) as a time of day", () => {
+    const shown = entityState({ ...entity, domain: "scene", state: "2026-11-22T02:11:14.372001+00:00" });
+    expect(shown).not.toContain("2026");
+    expect(shown).toMatch(/\d{1,2}[:.]\d{2}/);
+  });
+
+  it("shows a missing state as a dash", () => {
+    expect(entityState({ ...entity, state: null })).toBe("–");
   });
 });

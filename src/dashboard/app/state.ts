@@ -280,6 +280,17 @@ export class DashboardState {
   }
 }
 
+/** Timestamp states (scenes, buttons, `device_class: timestamp`) shown as a local time, not an ISO string. */
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/;
+
+export function entityState(e: EntityView): string {
+  if (e.state === null) return "–";
+  if (ISO_TIME.test(e.state) && !Number.isNaN(Date.parse(e.state))) {
+    return new Date(e.state).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  }
+  return e.unit ? `${e.state} ${e.unit}` : e.state;
+}
+
 /** `living_room` → `Living Room`: a readable name until the bridge names the room. */
 export function titleCase(id: string): string {
   return id

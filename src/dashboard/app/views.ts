@@ -1,7 +1,7 @@
 import { html, nothing, svg, type TemplateResult } from "lit";
 import type { ClientRow, DashboardController, HealthReport } from "./controller.js";
 import {
-  type EntityView,
+  entityState,
   filterTail,
   relativeTime,
   type Series,
@@ -129,11 +129,6 @@ const SENSOR_ICONS: Record<string, TemplateResult> = {
 function icon(domain: string, deviceClass: string | null): TemplateResult {
   const sensor = domain === "sensor" && deviceClass !== null ? SENSOR_ICONS[deviceClass] : undefined;
   return html`<svg class="icon" viewBox="0 0 24 24" aria-hidden="true">${sensor ?? DOMAIN_ICONS[domain] ?? DEFAULT_ICON}</svg>`;
-}
-
-function entityState(e: EntityView): string {
-  if (e.state === null) return "–";
-  return e.unit ? `${e.state} ${e.unit}` : e.state;
 }
 
 /** One card per room: occupancy, the next predicted transition, and its entities as they change. */

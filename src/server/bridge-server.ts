@@ -251,7 +251,7 @@ export class BridgeServer implements Service {
       if (left <= 0) this.perIp.delete(ip);
       else this.perIp.set(ip, left);
     });
-    connection.open(url.searchParams, vouched).catch((error: unknown) => {
+    connection.begin(url.searchParams, vouched).catch((error: unknown) => {
       this.log.error({ err: error, client: id }, "opening connection failed");
       connection.close(1011, "internal error");
     });

@@ -116,7 +116,17 @@ export abstract class Connection implements HubClient {
    * Sent right after the upgrade. `vouched` is a principal established by the transport (the add-on's ingress),
    * which needs no authentication message.
    */
-  abstract open(query: URLSearchParams, vouched: Principal | null): Promise<void>;
+  protected abstract open(query: URLSearchParams, vouched: Principal | null): Promise<void>;
+
+  /**
+   * Opens the session (welcome, URL credential) ahead of every client message: a client may send its first
+   * subscription right away without racing the check of its `?token=`.
+   */
+  begin(query: URLSearchParams, vouched: Principal | null): Promise<void> {
+    const opening = this.chain.then(() => this.open(query, vouched));
+    this.chain = opening.catch(() => {});
+    return opening;
+  }
   protected abstract handle(message: unknown): Promise<void>;
   protected abstract isExempt(message: unknown): boolean;
   protected abstract sendMessage(type: string, data: Record<string, unknown>): void;

@@ -58,6 +58,15 @@ describe("PMA dialect (/ws)", () => {
       });
     });
 
+    it("checks ?token= before handling messages the client sends right away", async () => {
+      const token = await t.token({ capabilities: ["entities"] });
+      const client = await t.connect(`/ws?token=${token}`);
+      client.send({ type: "subscribe_ha_entities", data: { entity_ids: ["light.a"] } });
+      const replies = [await client.nextOfType("welcome"), await client.next((m) => m.type !== "welcome")];
+      expect(replies.map((m) => m.type)).toEqual(["welcome", "authentication_success"]);
+      expect((await client.next()).type).toBe("subscription_update");
+    });
+
     it("authenticates with an `authenticate` message carrying an API key", async () => {
       const client = await t.connect("/ws");
       client.send({ type: "authenticate", data: { token: ADMIN_KEY } });

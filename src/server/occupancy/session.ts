@@ -83,7 +83,7 @@ export class OccupancySession extends Connection {
     this.endpoint = endpointPath(pathEndpoint);
   }
 
-  open(_query: URLSearchParams, vouched: Principal | null): Promise<void> {
+  protected open(_query: URLSearchParams, vouched: Principal | null): Promise<void> {
     this.sendMessage("connection", {
       message: "Connected to PMA Bridge occupancy WebSocket API",
       client_id: this.id,

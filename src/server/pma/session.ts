@@ -85,7 +85,7 @@ export class PmaSession extends Connection {
     super(id, ws, ctx, remoteAddress);
   }
 
-  async open(query: URLSearchParams, vouched: Principal | null): Promise<void> {
+  protected async open(query: URLSearchParams, vouched: Principal | null): Promise<void> {
     const token = query.get("token");
     if (this.ctx.auth.allowAnonymous) this.principal = ANONYMOUS;
     this.sendMessage("welcome", {

@@ -127,6 +127,7 @@ export abstract class Connection implements HubClient {
     this.chain = opening.catch(() => {});
     return opening;
   }
+
   protected abstract handle(message: unknown): Promise<void>;
   protected abstract isExempt(message: unknown): boolean;
   protected abstract sendMessage(type: string, data: Record<string, unknown>): void;

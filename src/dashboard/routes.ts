@@ -4,6 +4,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
+import { plainAddress } from "../server/auth/principal.js";
 import type { HttpListener } from "../server/http.js";
 
 export interface DashboardRouteOptions {
@@ -12,6 +13,11 @@ export interface DashboardRouteOptions {
    * (the prefix the browser sees), so every relative URL resolves under it.
    */
   readonly ingress: boolean;
+  /**
+   * The only peer allowed on this listener (the Supervisor, `SUPERVISOR_ADDRESS`, on the ingress port); others
+   * get 403. The server enforces the same for WebSocket upgrades and its HTTP endpoints.
+   */
+  readonly trustedPeer?: string;
   /** Where the built assets are; `dist/dashboard/static` of this package by default. */
   readonly assetsDir?: string;
 }
@@ -118,13 +124,27 @@ export function dashboardRoutes(listener: HttpListener, options: DashboardRouteO
     return rendered;
   };
 
+  const refused = (req: IncomingMessage, res: ServerResponse): boolean => {
+    if (options.trustedPeer === undefined || plainAddress(req.socket.remoteAddress) === options.trustedPeer)
+      return false;
+    const text = "Forbidden: this port serves Home Assistant's ingress only.\n";
+    res.writeHead(403, {
+      "Content-Type": "text/plain; charset=utf-8",
+      "Content-Length": Buffer.byteLength(text),
+    });
+    res.end(text);
+    return true;
+  };
+
   listener.route("/", (req, res) => {
+    if (refused(req, res)) return;
     const header = req.headers["x-ingress-path"];
     const rendered = page(options.ingress && typeof header === "string" ? header : undefined);
     if (rendered === undefined) missing(res);
     else send(req, res, rendered);
   });
   listener.route("/dashboard/app.js", (req, res) => {
+    if (refused(req, res)) return;
     if (script === undefined) {
       const body = read(join(dir, "app.js"));
       if (body !== undefined) script = asset(body, "text/javascript; charset=utf-8");

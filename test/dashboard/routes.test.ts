@@ -54,6 +54,7 @@ describe("dashboardRoutes", () => {
   let main: HttpListener;
   let ingress: HttpListener;
   let bare: HttpListener;
+  let guarded: HttpListener;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "pma-dash-"));
@@ -62,13 +63,16 @@ describe("dashboardRoutes", () => {
     main = new HttpListener({ name: "main", host: "127.0.0.1", port: 0 }, silentLogger());
     ingress = new HttpListener({ name: "ingress", host: "127.0.0.1", port: 0 }, silentLogger());
     bare = new HttpListener({ name: "bare", host: "127.0.0.1", port: 0 }, silentLogger());
+    guarded = new HttpListener({ name: "guarded", host: "127.0.0.1", port: 0 }, silentLogger());
     dashboardRoutes(main, { ingress: false, assetsDir: dir });
-    dashboardRoutes(ingress, { ingress: true, assetsDir: dir });
+    // Loopback plays the Supervisor here, so the trusted peer gets through.
+    dashboardRoutes(ingress, { ingress: true, trustedPeer: "127.0.0.1", assetsDir: dir });
     dashboardRoutes(bare, { ingress: false, assetsDir: join(dir, "missing") });
-    await Promise.all([main.start(), ingress.start(), bare.start()]);
+    dashboardRoutes(guarded, { ingress: true, trustedPeer: "172.30.32.2", assetsDir: dir });
+    await Promise.all([main.start(), ingress.start(), bare.start(), guarded.start()]);
   });
   afterAll(async () => {
-    await Promise.all([main.stop(), ingress.stop(), bare.stop()]);
+    await Promise.all([main.stop(), ingress.stop(), bare.stop(), guarded.stop()]);
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -86,7 +90,7 @@ describe("dashboardRoutes", () => {
     expect(reply.body.toString()).not.toContain("<base");
   });
 
-  it("honours X-Ingress-Path on the ingress listener", async () => {
+  it("serves the trusted peer on the ingress listener and honours its X-Ingress-Path", async () => {
     const reply = await get(ingress.port(), "/", { "X-Ingress-Path": "/api/hassio_ingress/tok" });
     expect(reply.body.toString()).toContain('<base href="/api/hassio_ingress/tok/">');
   });
@@ -103,6 +107,13 @@ describe("dashboardRoutes", () => {
     });
     expect(again.status).toBe(304);
     expect(again.body.length).toBe(0);
+  });
+
+  it("refuses every peer but the trusted one on an ingress listener", async () => {
+    for (const path of ["/", "/dashboard/app.js"]) {
+      const reply = await get(guarded.port(), path, { "X-Ingress-Path": "/api/hassio_ingress/tok" });
+      expect(reply.status).toBe(403);
+    }
   });
 
   it("says how to build the dashboard when its assets are missing", async () => {

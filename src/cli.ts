@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-import { readFileSync } from "node:fs";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { ConfigError, type LoadedConfig, loadConfig, maskSecrets, setPath } from "./config/load.js";
 import { CAPABILITIES, LOG_LEVELS } from "./config/schema.js";
@@ -8,13 +7,10 @@ import { createLogger } from "./core/logger.js";
 import { runUntilSignal } from "./main.js";
 import { mintToken, parseDuration } from "./server/auth/jwt.js";
 import { readSecrets } from "./server/auth/secrets.js";
+import { VERSION } from "./version.js";
 
 /** Exit code for a configuration the bridge refuses to start with. */
 export const EXIT_CONFIG = 2;
-
-const version = (
-  JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }
-).version;
 
 interface CommonFlags {
   config?: string;
@@ -25,6 +21,25 @@ interface CommonFlags {
   mqttUrl?: string;
   dataDir?: string;
   logLevel?: string;
+}
+
+function splitList(text: string): string[] {
+  return text
+    .split(",")
+    .map((item) => item.trim())
+    .filter(Boolean);
+}
+
+function parseInteger(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError("must be a whole number");
+  return n;
+}
+
+function parsePositive(text: string): number {
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError("must be a positive number");
+  return n;
 }
 
 function parsePort(text: string): number {
@@ -76,7 +91,7 @@ function reportConfigError(error: ConfigError): never {
 export function buildProgram(): Command {
   const program = new Command("pma-bridge")
     .description("Bridge Home Assistant and MQTT to WebSocket clients in the PMA and occupancy dialects")
-    .version(version)
+    .version(VERSION)
     .showHelpAfterError()
     .exitOverride();
 
@@ -160,10 +175,78 @@ export function buildProgram(): Command {
     .description(
       "run the bridge against a simulated home, an embedded MQTT broker and a prediction publisher",
     )
-    .action(() => {
-      process.stderr.write("pma-bridge demo: not available yet in this version.\n");
-      process.exit(1);
-    });
+    .option(
+      "--host <host>",
+      "address to listen on; anonymous reads are allowed only on loopback",
+      "127.0.0.1",
+    )
+    .option("-p, --port <port>", "port of the bridge (0 picks a free one)", parsePort, 3001)
+    .option("--mqtt-port <port>", "port of the embedded MQTT broker (0 picks a free one)", parsePort, 0)
+    .option(
+      "--data-dir <dir>",
+      "where the demo bridge keeps its secrets and pending acknowledgements",
+      "./data/demo",
+    )
+    .option("--speed <factor>", "pace of the simulated home and predictor", parsePositive, 1)
+    .option("--seed <n>", "makes the simulated life repeatable", parseInteger)
+    .addOption(new Option("--log-level <level>", "log level").choices(LOG_LEVELS).default("info"))
+    .action(
+      async (flags: {
+        host: string;
+        port: number;
+        mqttPort: number;
+        dataDir: string;
+        speed: number;
+        seed?: number;
+        logLevel: (typeof LOG_LEVELS)[number];
+      }) => {
+        const log = createLogger({ level: flags.logLevel, format: "pretty" });
+        const { runDemo } = await import("./demo/index.js");
+        await runDemo({ ...flags, ...(flags.seed === undefined ? {} : { seed: flags.seed }) }, log);
+      },
+    );
+
+  program
+    .command("watch")
+    .description("a terminal client: subscribe, print messages, acknowledge alerts, resume after drops")
+    .option("--url <url>", "the bridge", "ws://127.0.0.1:3001")
+    .option("--token <token>", "a bridge token (pma-bridge token) or API key; env PMA_TOKEN")
+    .option("--api-key <key>", "API key for the occupancy dialect (defaults to --token)")
+    .option("--entities <list>", "comma-separated entity ids to follow", splitList)
+    .option("--rooms <list>", "comma-separated room (area) ids to follow", splitList)
+    .option(
+      "--events <list>",
+      "comma-separated event types (state_changed, prediction_update, ...)",
+      splitList,
+    )
+    .option("--endpoint <path>", "watch an occupancy endpoint instead, e.g. /ws/alerts or /ws/room/kitchen")
+    .option("--json", "print each message as a JSON line")
+    .option("--max-messages <n>", "exit after this many event messages", parseInteger)
+    .action(
+      async (flags: {
+        url: string;
+        token?: string;
+        apiKey?: string;
+        entities?: string[];
+        rooms?: string[];
+        events?: string[];
+        endpoint?: string;
+        json?: boolean;
+        maxMessages?: number;
+      }) => {
+        const { runWatch } = await import("./watch/index.js");
+        const abort = new AbortController();
+        const stop = (): void => abort.abort();
+        process.once("SIGINT", stop);
+        process.once("SIGTERM", stop);
+        const code = await runWatch(
+          { ...flags, token: flags.token ?? process.env.PMA_TOKEN },
+          process.stdout,
+          abort.signal,
+        );
+        process.exit(code);
+      },
+    );
 
   return program;
 }

@@ -112,7 +112,8 @@ export async function runWatch(
     occupancy.on("invalid_frame", onInvalid);
     client = occupancy;
   } else {
-    const pma = new PmaClient({ url: `${base}/ws`, token: options.token });
+    // The pma dialect takes an API key in the same place as a token.
+    const pma = new PmaClient({ url: `${base}/ws`, token: options.token ?? options.apiKey });
     pma.on("message", (m) => {
       if (print(options.json === true ? JSON.stringify(m) : formatPma(m, style))) counted(m.seq);
     });

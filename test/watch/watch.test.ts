@@ -135,6 +135,18 @@ describe("runWatch against the demo", () => {
   );
 
   it(
+    "authenticates the pma dialect with an API key too",
+    async () => {
+      const out = new Capture();
+      expect(
+        await runWatch({ url: demo.urls.pma, apiKey: demo.apiKey, maxMessages: 1, color: false }, out),
+      ).toBe(0);
+      expect(out.text).toMatch(/authentication_success +authenticated as demo /);
+    },
+    TEST_TIMEOUT,
+  );
+
+  it(
     "exits with code 2 when the bridge refuses the token",
     async () => {
       const out = new Capture();

@@ -28,7 +28,7 @@ export interface HubOptions {
  */
 export class Hub implements EventSink, Service {
   readonly name = "hub";
-  readonly epoch: string;
+  private epochValue: string;
   private seq = 0;
   private readonly index = new SubscriptionIndex<HubClient>();
   private readonly listeners = new Set<EventListener>();
@@ -40,7 +40,23 @@ export class Hub implements EventSink, Service {
 
   constructor(options: HubOptions) {
     this.log = options.log;
-    this.epoch = options.epoch ?? randomUUID();
+    this.epochValue = options.epoch ?? randomUUID();
+  }
+
+  /** Changes when history is lost; `seq` values compare only within one epoch. */
+  get epoch(): string {
+    return this.epochValue;
+  }
+
+  /**
+   * Continues the numbering of an earlier run (the delivery state's epoch and last seq), so that seqs never
+   * go back across restarts. Only before the first event.
+   */
+  continueFrom(epoch: string, lastSeq: number): void {
+    if (this.published > 0)
+      throw new Error("the hub already numbered events; it cannot change its numbering");
+    this.epochValue = epoch;
+    this.seq = lastSeq;
   }
 
   start(): Promise<void> {
@@ -52,7 +68,7 @@ export class Hub implements EventSink, Service {
     return Promise.resolve();
   }
 
-  /** The last `seq` assigned (0 before the first event). */
+  /** The last `seq` assigned (0 before the first event of a first run). */
   lastSeq(): number {
     return this.seq;
   }
@@ -74,7 +90,7 @@ export class Hub implements EventSink, Service {
 
   publish(input: NewBridgeEvent): void {
     this.seq += 1;
-    const event = { ...input, seq: this.seq, epoch: this.epoch } as BridgeEvent;
+    const event = { ...input, seq: this.seq, epoch: this.epochValue } as BridgeEvent;
     this.published += 1;
     for (const listener of this.listeners) {
       try {

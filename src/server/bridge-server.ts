@@ -4,22 +4,26 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import { type RawData, type WebSocket, WebSocketServer } from "ws";
 import type { Config } from "../config/schema.js";
+import type { AckTracker } from "../core/delivery/acks.js";
+import { AttemptLimiter } from "../core/delivery/attempt-limiter.js";
+import { Delivery } from "../core/delivery/delivery.js";
+import { undeliverableAlert } from "../core/delivery/undeliverable.js";
+import type { BridgeEvent } from "../core/events.js";
 import type { HealthRegistry } from "../core/health.js";
 import type { HomeDirectory } from "../core/home.js";
 import type { Hub } from "../core/hub.js";
 import type { Service } from "../core/lifecycle.js";
 import type { Logger } from "../core/logger.js";
-import { AckTracker } from "./acks.js";
 import { AuthError, Authenticator } from "./auth/authenticator.js";
 import { FailedAuthLimiter } from "./auth/failed-auth.js";
 import { ingressPrincipal, type Principal, plainAddress } from "./auth/principal.js";
 import { CloseCode, type Connection, type ConnectionContext } from "./connection.js";
 import { type HttpListener, sendJson } from "./http.js";
 import { ServerMetrics } from "./metrics.js";
-import { OccupancyEncoder } from "./occupancy/encoder.js";
+import { OccupancyEncoder, occupancyMessageType } from "./occupancy/encoder.js";
 import { type Endpoint, parseEndpointPath } from "./occupancy/protocol.js";
 import { OccupancySession } from "./occupancy/session.js";
-import { PmaEncoder } from "./pma/encoder.js";
+import { PmaEncoder, pmaMessageType } from "./pma/encoder.js";
 import { PmaSession } from "./pma/session.js";
 
 export interface BridgeServerOptions {
@@ -43,6 +47,8 @@ export interface AttachOptions {
 }
 
 export const HEALTH_COMPONENT = "websocket";
+/** How long a PMA connection with `?last_seq=` waits for its `resume` before the replay runs anyway. */
+export const RESUME_HOLD_MS = 10_000;
 const CLIENT_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
 
 function packageVersion(): string {
@@ -68,7 +74,8 @@ function toBuffer(data: RawData): Buffer {
 export class BridgeServer implements Service {
   readonly name = "websocket-server";
   readonly metrics: ServerMetrics;
-  readonly acks = new AckTracker();
+  /** Acknowledgements, replay and snapshots; its state lives in the data directory. */
+  readonly delivery: Delivery;
   private readonly config: Config;
   private readonly log: Logger;
   private readonly wss: WebSocketServer;
@@ -79,6 +86,8 @@ export class BridgeServer implements Service {
   private readonly occupancyEncoder: OccupancyEncoder;
   private readonly connections = new Map<string, Connection>();
   private readonly perIp = new Map<string, number>();
+  private readonly attempts: AttemptLimiter;
+  private unobserve: (() => void) | undefined;
   private readonly timers: NodeJS.Timeout[] = [];
   private started = false;
 
@@ -92,8 +101,20 @@ export class BridgeServer implements Service {
       config.server.failed_auth.max_attempts,
       config.server.failed_auth.window_seconds * 1000,
     );
+    this.delivery = new Delivery(config, log.child({ ns: "delivery" }), this.metrics.registry);
+    // The burst lets a house's worth of clients (re)connect at once, e.g. after a restart of the bridge.
+    this.attempts = new AttemptLimiter(
+      Math.max(config.server.max_connections_per_ip, config.server.connection_attempts_per_minute),
+      config.server.connection_attempts_per_minute,
+    );
     const countRender = (dialect: string): void => hub.countRender(dialect);
-    this.pmaEncoder = new PmaEncoder(countRender);
+    const ackTypes = new Set(config.acks.message_types);
+    this.pmaEncoder = new PmaEncoder(countRender, (event: BridgeEvent) => {
+      const occupancyType = occupancyMessageType(event);
+      return (
+        (occupancyType !== null && ackTypes.has(occupancyType)) || ackTypes.has(pmaMessageType(event.kind))
+      );
+    });
     this.occupancyEncoder = new OccupancyEncoder(
       countRender,
       options.home,
@@ -104,7 +125,7 @@ export class BridgeServer implements Service {
       hub,
       auth: this.auth,
       failedAuth: this.failedAuth,
-      acks: this.acks,
+      delivery: this.delivery,
       metrics: this.metrics,
       home: options.home,
       log,
@@ -145,8 +166,19 @@ export class BridgeServer implements Service {
     );
   }
 
-  start(): Promise<void> {
+  async start(): Promise<void> {
     this.auth.init();
+    const { hub } = this.options;
+    await this.delivery.start();
+    const numbering = this.delivery.numbering();
+    hub.continueFrom(numbering.epoch, numbering.lastSeq);
+    // Before delivery to clients: a resume reading the ring never misses the event being delivered.
+    this.unobserve = hub.onEvent((event) => this.delivery.observe(event));
+    this.delivery.acks.attach({ send: (identity, frame, seq) => this.sendPending(identity, frame, seq) });
+    this.delivery.acks.onUndeliverable((report) => {
+      const alert = undeliverableAlert(report, new Date());
+      if (alert !== null) hub.publish(alert);
+    });
     const s = this.config.server;
     const every = (ms: number, task: () => void): void => {
       const timer = setInterval(task, Math.max(10, ms));
@@ -161,21 +193,33 @@ export class BridgeServer implements Service {
     );
     this.started = true;
     this.options.health.set(HEALTH_COMPONENT, true);
-    return Promise.resolve();
   }
 
+  /**
+   * Stops accepting, writes what each client's queue can still take, closes every client with 1012 (they
+   * reconnect and resume), then saves the delivery state (the replay ring and the epoch).
+   */
   async stop(): Promise<void> {
     this.started = false;
     for (const timer of this.timers.splice(0)) clearInterval(timer);
-    for (const connection of this.connections.values())
-      connection.close(CloseCode.GoingAway, "server shutting down");
+    for (const connection of this.connections.values()) {
+      connection.queue.flush();
+      connection.close(CloseCode.ServiceRestart, "server restarting: reconnect and resume with last_seq");
+    }
     this.connections.clear();
     this.perIp.clear();
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+    this.unobserve?.();
+    await this.delivery.stop();
   }
 
   clients(): readonly Connection[] {
     return [...this.connections.values()];
+  }
+
+  /** The persisted acknowledgement tracker (valid once started). */
+  get acks(): AckTracker {
+    return this.delivery.acks;
   }
 
   private upgrade(
@@ -225,6 +269,15 @@ export class BridgeServer implements Service {
       ws.close(
         CloseCode.PolicyViolation,
         `too many connections from your address (limit ${max_connections_per_ip})`,
+      );
+      return;
+    }
+    const attempt = this.attempts.admit(ip);
+    if (!attempt.ok) {
+      this.metrics.add("rejected_connections");
+      ws.close(
+        CloseCode.TryAgainLater,
+        `too many connection attempts from your address; retry in ${Math.ceil(attempt.retryAfterMs / 1000)} s`,
       );
       return;
     }
@@ -294,8 +347,22 @@ export class BridgeServer implements Service {
         continue;
       }
       connection.queue.flush();
+      connection.resume.pump();
+      if (connection.principal !== null) connection.resume.expireHold(now, RESUME_HOLD_MS);
     }
     this.failedAuth.prune();
+    this.attempts.prune();
+  }
+
+  /** The acknowledgement tracker's way out: every open connection of the identity. */
+  private sendPending(identity: string, frame: string, seq: number): number {
+    let sent = 0;
+    for (const connection of this.connections.values()) {
+      if (connection.isClosed || connection.identity() !== identity) continue;
+      connection.sendPending(frame, seq);
+      sent += 1;
+    }
+    return sent;
   }
 
   private connectionCounts(): Map<string, number> {
@@ -323,7 +390,7 @@ export class BridgeServer implements Service {
       connected_clients: this.connections.size,
       connections: { total: this.connections.size, by_dialect: byDialect, by_endpoint: byEndpoint },
       ...this.metrics.snapshot(),
-      pending_acks: this.acks.totalPending,
+      pending_acks: this.delivery.acks.pendingCount(),
       epoch: hub.epoch,
       last_seq: hub.lastSeq(),
       events: hub.stats(),

@@ -1,11 +1,14 @@
 import type { WebSocket } from "ws";
 import type { Config } from "../config/schema.js";
+import type { Delivery } from "../core/delivery/delivery.js";
+import type { ResumeError } from "../core/delivery/errors.js";
+import type { SnapshotReason } from "../core/delivery/resume.js";
+import { ResumeController, type ResumedInfo, type ResumeTarget } from "../core/delivery/resume-controller.js";
 import type { BridgeEvent, JsonValue } from "../core/events.js";
 import type { HomeDirectory } from "../core/home.js";
 import type { EncodedEvent, EventEncoder, HubClient } from "../core/hub/encoded-event.js";
 import type { Hub } from "../core/hub.js";
 import type { Logger } from "../core/logger.js";
-import type { AckTracker } from "./acks.js";
 import type { Authenticator, Credential } from "./auth/authenticator.js";
 import { AuthError } from "./auth/authenticator.js";
 import type { FailedAuthLimiter } from "./auth/failed-auth.js";
@@ -23,7 +26,8 @@ export interface ConnectionContext {
   readonly hub: Hub;
   readonly auth: Authenticator;
   readonly failedAuth: FailedAuthLimiter;
-  readonly acks: AckTracker;
+  /** Acknowledgements, the replay ring and snapshots (started before any connection exists). */
+  readonly delivery: Delivery;
   readonly metrics: ServerMetrics;
   readonly home: HomeDirectory | undefined;
   readonly log: Logger;
@@ -35,6 +39,8 @@ export interface ConnectionContext {
 export const CloseCode = {
   GoingAway: 1001,
   PolicyViolation: 1008,
+  /** The bridge is stopping or restarting: reconnect and resume. */
+  ServiceRestart: 1012,
   TryAgainLater: 1013,
   InactivityTimeout: 4000,
   SlowConsumer: 4008,
@@ -68,7 +74,7 @@ export interface InboundErrorCodes {
  * What both dialects share: the socket, the outbound queue every send goes through, the inbound rate limit,
  * in-order handling of client messages, and the principal. Dialects add parsing, encoding and selection.
  */
-export abstract class Connection implements HubClient {
+export abstract class Connection implements HubClient, ResumeTarget {
   abstract readonly dialect: DialectName;
   abstract readonly encoder: EventEncoder;
   abstract readonly endpoint: string;
@@ -79,7 +85,10 @@ export abstract class Connection implements HubClient {
   /** Cleared by the ping sweep, set again by the peer's pong. */
   alive = true;
   principal: Principal | null = null;
+  /** The name the client gave (occupancy `client_name`); part of its identity for acknowledgements. */
+  protected clientName: string | undefined;
   readonly queue: OutboundQueue;
+  readonly resume: ResumeController;
   private readonly bucket: TokenBucket;
   private rejecting = false;
   private chain: Promise<void> = Promise.resolve();
@@ -100,18 +109,32 @@ export abstract class Connection implements HubClient {
         send: (message, done) => {
           ctx.metrics.add("messages_out");
           ctx.metrics.add("bytes_out", message.frame.length);
-          if (message.shared) sendShared(ws, message.frame, done);
-          else ws.send(message.frame, { binary: false }, done);
+          const written = (error?: Error | null): void => {
+            done(error ?? undefined);
+            // A paused replay continues once the queue has drained.
+            if (this.queue.depth === 0) this.resume.pump();
+          };
+          if (message.shared) sendShared(ws, message.frame, written);
+          else ws.send(message.frame, { binary: false }, written);
         },
       },
       { maxMessages: queue.max_messages, maxBytes: queue.max_bytes, softLimitBytes: 256 * 1024 },
       (what) => ctx.metrics.add(what),
     );
     this.bucket = new TokenBucket(rate_limit.messages_per_minute, rate_limit.warn_ratio);
+    this.resume = new ResumeController(ctx.delivery, ctx.home, this);
   }
 
   abstract matches(event: BridgeEvent): boolean;
-  abstract deliver(encoded: EncodedEvent): void;
+  /** Queues an event's frames for this client (after the resume gate). */
+  protected abstract enqueue(encoded: EncodedEvent): void;
+  abstract sendSnapshot(
+    reason: SnapshotReason,
+    events: readonly BridgeEvent[],
+    seq: number,
+    epoch: string,
+  ): void;
+  abstract sendResumed(info: ResumedInfo): void;
   /**
    * Sent right after the upgrade. `vouched` is a principal established by the transport (the add-on's ingress),
    * which needs no authentication message.
@@ -134,6 +157,49 @@ export abstract class Connection implements HubClient {
   abstract sendError(code: string, message: string, details?: Record<string, unknown>): void;
   protected abstract subscriptions(): JsonValue;
   protected abstract indexKeys(): string[];
+
+  /** A live event from the hub; held back while a resume replays the events before it. */
+  deliver(encoded: EncodedEvent): void {
+    if (this.resume.admitLive(encoded.event)) this.enqueue(encoded);
+  }
+
+  /** A replayed event takes the live path, minus the gate. */
+  replay(event: BridgeEvent): void {
+    const encoded = this.encoder.encode(event);
+    if (encoded !== null) this.enqueue(encoded);
+  }
+
+  /** Room for a replay step: half the queue's bounds, so live traffic and replies still fit. */
+  hasRoom(): boolean {
+    const { max_messages, max_bytes } = this.ctx.config.server.queue;
+    return this.queue.depth < max_messages / 2 && this.queue.queuedBytes < max_bytes / 2;
+  }
+
+  sendResumeError(error: ResumeError): void {
+    this.sendError(error.code, error.message, error.details === undefined ? undefined : { ...error.details });
+  }
+
+  /**
+   * The identity acknowledgements belong to, once authenticated: the credential's subject and the client's
+   * name (or the `client_id` it asked for), so it is the same across reconnects.
+   */
+  identity(): string | null {
+    return this.principal === null ? null : `${this.principal.subject}/${this.clientName ?? this.id}`;
+  }
+
+  /** A redelivery of a pending `requires_ack` message (never dropped by the queue). */
+  sendPending(frame: string, seq: number): void {
+    this.push({ frame: Buffer.from(frame), seq, conflationKey: null, requiresAck: true, shared: false });
+  }
+
+  /**
+   * Right after a successful authentication: what is still waiting for this client's acknowledgement goes
+   * out again, oldest first.
+   */
+  protected afterLogin(): void {
+    const identity = this.identity();
+    if (identity !== null) this.ctx.delivery.acks.redeliverPending(identity);
+  }
 
   /** Re-indexes this client in the hub after its subscriptions or principal changed. */
   protected reindex(): void {
@@ -225,11 +291,6 @@ export abstract class Connection implements HubClient {
     }
   }
 
-  /** A stable identity for acknowledgements: survives reconnects of the same credential and client name. */
-  protected ackIdentity(clientName: string | undefined): string {
-    return `${this.principal?.subject ?? "anonymous"}/${clientName ?? this.id}`;
-  }
-
   close(code: number, reason: string): void {
     if (this.closed) return;
     this.ws.close(code, reason);
@@ -277,6 +338,7 @@ export abstract class Connection implements HubClient {
   }
 
   protected pendingAcks(): number {
-    return 0;
+    const identity = this.identity();
+    return identity === null ? 0 : this.ctx.delivery.acks.pendingCount(identity);
   }
 }

@@ -42,11 +42,13 @@ export interface TestServerOptions {
   /** Applied after validation, to use sub-second timings the schema would refuse. */
   readonly tune?: (config: Config) => Config;
   readonly home?: HomeDirectory;
+  /** A data directory to use and keep (e.g. to start a second server on the first one's state). */
+  readonly dataDir?: string;
 }
 
 /** A real BridgeServer on 127.0.0.1:0 with an admin key, a JWT secret and an in-process event source (the hub). */
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
-  const dataDir = mkdtempSync(join(tmpdir(), "pma-bridge-server-"));
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "pma-bridge-server-"));
   const input = options.config ?? {};
   const parsed = configSchema.parse({
     ...input,
@@ -107,7 +109,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       await server.stop();
       await listener.stop();
       await hub.stop();
-      rmSync(dataDir, { recursive: true, force: true });
+      if (options.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

@@ -172,6 +172,11 @@ export class AckTracker implements Service {
     return this.store.countPending(identity);
   }
 
+  /** Every message still waiting for an acknowledgement, whoever it is for. */
+  get totalPending(): number {
+    return this.store.countPending();
+  }
+
   /** Does the work that is due at the current time: redeliveries, give-ups and clean-up. */
   sweep(): void {
     const now = this.now();

@@ -54,7 +54,9 @@ export type OccupancyCommand =
     }
   | { readonly type: "subscribe" | "unsubscribe"; readonly endpoint: Endpoint }
   | { readonly type: "heartbeat"; readonly clientTime: string | null }
-  | { readonly type: "acknowledge"; readonly messageId: string };
+  | { readonly type: "acknowledge"; readonly messageId: string }
+  /** `data` is checked by the shared resume parser (`core/delivery/resume.ts`), the same for both dialects. */
+  | { readonly type: "resume"; readonly data: Record<string, unknown> };
 
 /** Heartbeats and acknowledgements are not counted by the rate limit. */
 export function isExemptOccupancyMessage(input: unknown): boolean {
@@ -96,6 +98,8 @@ export function parseOccupancyMessage(input: unknown): OccupancyCommand {
       }
       return { type, messageId };
     }
+    case "resume":
+      return { type, data };
     default:
       throw new ProtocolError(
         "UNKNOWN_MESSAGE_TYPE",

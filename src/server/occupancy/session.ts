@@ -1,6 +1,10 @@
 import { randomUUID } from "node:crypto";
 import type { WebSocket } from "ws";
 import type { Capability } from "../../config/schema.js";
+import { AckError, ResumeError } from "../../core/delivery/errors.js";
+import { parseResumeMessage, parseResumeQuery, type SnapshotReason } from "../../core/delivery/resume.js";
+import type { ResumedInfo } from "../../core/delivery/resume-controller.js";
+import { isAdminOnlyEvent } from "../../core/delivery/undeliverable.js";
 import { type BridgeEvent, EventKind, type JsonValue } from "../../core/events.js";
 import type { EncodedEvent } from "../../core/hub/encoded-event.js";
 import { eventRoom, kindKey, roomKey } from "../../core/hub/subscription-index.js";
@@ -68,8 +72,7 @@ export class OccupancySession extends Connection {
     internal: OccupancyErrorCode.Connection,
   };
   private readonly subs = new Map<string, Endpoint>();
-  private clientName: string | undefined;
-  private lastViews: { seq: number; views: string[] } = { seq: -1, views: [] };
+  private lastViews: { event: BridgeEvent | null; views: string[] } = { event: null, views: [] };
 
   constructor(
     id: string,
@@ -83,7 +86,7 @@ export class OccupancySession extends Connection {
     this.endpoint = endpointPath(pathEndpoint);
   }
 
-  protected open(_query: URLSearchParams, vouched: Principal | null): Promise<void> {
+  protected open(query: URLSearchParams, vouched: Principal | null): Promise<void> {
     this.sendMessage("connection", {
       message: "Connected to PMA Bridge occupancy WebSocket API",
       client_id: this.id,
@@ -97,15 +100,23 @@ export class OccupancySession extends Connection {
       epoch: this.ctx.hub.epoch,
       last_seq: this.ctx.hub.lastSeq(),
     });
+    // `?last_seq=` holds live messages back; the replay runs once authentication subscribed the endpoint.
+    try {
+      const request = parseResumeQuery(query);
+      if (request !== undefined) this.resume.hold(request);
+    } catch (error) {
+      this.resumeFailed(error);
+    }
     if (vouched !== null) this.accept(vouched, undefined);
     return Promise.resolve();
   }
 
   /** The endpoint labels under which this client gets the event (a prediction may come on two). */
   private views(event: BridgeEvent): string[] {
-    if (this.lastViews.seq === event.seq) return this.lastViews.views;
+    // By identity, not seq: the events of a snapshot share one seq.
+    if (this.lastViews.event === event) return this.lastViews.views;
     const views = this.computeViews(event);
-    this.lastViews = { seq: event.seq, views };
+    this.lastViews = { event, views };
     return views;
   }
 
@@ -127,6 +138,7 @@ export class OccupancySession extends Connection {
       case EventKind.Alert:
       case EventKind.Drift:
         if (room !== null && !roomAllowed(principal, room)) return [];
+        if (isAdminOnlyEvent(event) && !can("admin")) return [];
         return can("alerts") && subscribed("alerts") ? ["/ws/alerts"] : [];
       case EventKind.EntityStateChanged:
         return roomAllowed(principal, room) ? roomView : [];
@@ -139,22 +151,25 @@ export class OccupancySession extends Connection {
     return this.views(event).length > 0;
   }
 
-  deliver(encoded: EncodedEvent): void {
+  protected enqueue(encoded: EncodedEvent): void {
     const event = encoded.event;
     const type = occupancyMessageType(event);
     if (type === null) return;
     const requiresAck = this.encoder.requiresAck(type);
+    const identity = this.identity();
     for (const view of this.views(event)) {
-      if (requiresAck) {
-        this.ctx.acks.track(
-          this.ackIdentity(this.clientName),
-          occupancyMessageId(event, view),
-          event.seq,
-          type,
-        );
+      const frame = encoded.frame(view);
+      // Recorded (on disk) before it is sent. Already pending for this identity (another of its connections,
+      // or a replay of a message it has not acknowledged): the tracker's redelivery owns it, not this send.
+      if (
+        requiresAck &&
+        identity !== null &&
+        !this.ctx.delivery.acks.track(identity, occupancyMessageId(event, view), event.seq, frame.toString())
+      ) {
+        continue;
       }
       this.push({
-        frame: encoded.frame(view),
+        frame,
         seq: event.seq,
         conflationKey:
           event.kind === EventKind.EntityStateChanged
@@ -204,10 +219,6 @@ export class OccupancySession extends Connection {
 
   protected subscriptions(): JsonValue {
     return [...this.subs.values()].map((e) => ({ endpoint: endpointPath(e), room_id: e.room }));
-  }
-
-  protected override pendingAcks(): number {
-    return this.principal === null ? 0 : this.ctx.acks.pendingFor(this.ackIdentity(this.clientName)).length;
   }
 
   /** The full envelope for replies and control messages; their `seq` is null (they are not events). */
@@ -264,17 +275,80 @@ export class OccupancySession extends Connection {
       case "heartbeat":
         return;
       case "acknowledge":
-        if (
-          this.principal === null ||
-          !this.ctx.acks.acknowledge(this.ackIdentity(this.clientName), command.messageId)
-        ) {
-          this.sendError(OccupancyErrorCode.Validation, "No pending message with this message_id", {
-            reason: "UNKNOWN_MESSAGE_ID",
-            message_id: command.messageId,
-          });
+        this.acknowledge(command.messageId);
+        return;
+      case "resume":
+        if (this.principal === null) {
+          this.sendError(OccupancyErrorCode.Auth, "Authenticate before resuming");
+          return;
+        }
+        try {
+          this.resume.run(parseResumeMessage(command.data, this.resume.pendingRequest()));
+        } catch (error) {
+          this.resumeFailed(error);
         }
         return;
     }
+  }
+
+  /** Duplicate and late acknowledgements are harmless; an id never sent to this client is an error. */
+  private acknowledge(messageId: string): void {
+    const identity = this.identity();
+    try {
+      if (identity === null) {
+        throw new AckError("UNKNOWN_MESSAGE_ID", "Authenticate before acknowledging");
+      }
+      this.ctx.delivery.acks.acknowledge(identity, messageId);
+    } catch (error) {
+      if (!(error instanceof AckError)) throw error;
+      this.sendError(OccupancyErrorCode.Validation, error.message, {
+        reason: error.code,
+        message_id: messageId,
+      });
+    }
+  }
+
+  sendSnapshot(reason: SnapshotReason, events: readonly BridgeEvent[], seq: number, epoch: string): void {
+    const frames: Buffer[] = [];
+    for (const event of events) {
+      const encoded = this.encoder.encode(event);
+      if (encoded !== null) for (const view of this.views(event)) frames.push(encoded.frame(view));
+    }
+    const head = JSON.stringify({
+      message_id: randomUUID(),
+      message_type: "snapshot",
+      timestamp: new Date().toISOString(),
+      endpoint: this.endpoint,
+      room_id: null,
+      requires_ack: false,
+    });
+    const data = `{"reason":${JSON.stringify(reason)},"epoch":${JSON.stringify(epoch)},"last_seq":${seq},"events":[`;
+    // Frames are JSON objects already: joined, not re-serialized. One message, never dropped.
+    this.push({
+      frame: Buffer.concat([
+        Buffer.from(`${head.slice(0, -1)},"data":${data}`),
+        ...frames.flatMap((frame, i) => (i === 0 ? [frame] : [Buffer.from(","), frame])),
+        Buffer.from(`]},"seq":${seq}}`),
+      ]),
+      seq,
+      conflationKey: null,
+      requiresAck: true,
+      shared: false,
+    });
+  }
+
+  sendResumed(info: ResumedInfo): void {
+    this.sendMessage("resume_status", { result: "replayed", ...info });
+  }
+
+  /** The seed's error codes are coarse; the resume's own code goes in `reason`, as for other errors. */
+  override sendResumeError(error: ResumeError): void {
+    this.sendError(OccupancyErrorCode.Validation, error.message, { reason: error.code, ...error.details });
+  }
+
+  private resumeFailed(error: unknown): void {
+    if (!(error instanceof ResumeError)) throw error;
+    this.sendResumeError(error);
   }
 
   private async login(command: Extract<OccupancyCommand, { type: "authentication" }>): Promise<void> {
@@ -315,6 +389,9 @@ export class OccupancySession extends Connection {
       room_filters: principal.rooms === null ? [] : [...principal.rooms],
     });
     this.subscribe(this.pathEndpoint, false);
+    this.afterLogin();
+    const held = this.resume.pendingRequest();
+    if (held !== undefined) this.resume.run(held);
   }
 
   private subscribe(endpoint: Endpoint, explicit: boolean): void {

@@ -59,22 +59,34 @@ export function pmaData(event: BridgeEvent, now: number): unknown {
   }
 }
 
-/** Encodes each event once into the PMA envelope `{type, data, timestamp, seq}`; one view, shared by all. */
+/** The message id of an acknowledged PMA message: the same on every redelivery. */
+export function pmaMessageId(event: BridgeEvent): string {
+  return `${event.epoch}:${event.seq}`;
+}
+
+/**
+ * Encodes each event once into the PMA envelope `{type, data, timestamp, seq}`; one view, shared by all.
+ * Messages that need an acknowledgement also carry `message_id` and `requires_ack: true`.
+ */
 export class PmaEncoder implements EventEncoder {
   readonly dialect = "pma";
 
   constructor(
     private readonly countRender: (dialect: string) => void,
+    /** Which events need an acknowledgement (from `acks.message_types`). */
+    readonly requiresAck: (event: BridgeEvent) => boolean = () => false,
     private readonly now: () => number = Date.now,
   ) {}
 
   encode(event: BridgeEvent): EncodedEvent {
+    const ack = this.requiresAck(event) ? { message_id: pmaMessageId(event), requires_ack: true } : {};
     return new EncodedEvent(
       event,
       () =>
         Buffer.from(
           JSON.stringify({
             type: pmaMessageType(event.kind),
+            ...ack,
             data: pmaData(event, this.now()),
             timestamp: event.time,
             seq: event.seq,

@@ -43,7 +43,10 @@ export type PmaCommand =
       readonly entityIds: readonly string[];
     }
   | { readonly type: "subscribe_ha_rooms" | "unsubscribe_ha_rooms"; readonly roomIds: readonly string[] }
-  | { readonly type: "subscribe_room" | "unsubscribe_room"; readonly roomId: string };
+  | { readonly type: "subscribe_room" | "unsubscribe_room"; readonly roomId: string }
+  | { readonly type: "acknowledge"; readonly messageId: string }
+  /** `data` is checked by the shared resume parser (`core/delivery/resume.ts`), the same for both dialects. */
+  | { readonly type: "resume"; readonly data: Record<string, unknown> };
 
 /** A rejected command, with the command type when it was recognised (subscriptions answer with `subscription_error`). */
 export class PmaCommandError extends ProtocolError {
@@ -61,7 +64,7 @@ export function isSubscriptionCommand(type: string | null): type is Subscription
 
 /** Message types that the rate limit does not count. */
 export function isExemptPmaMessage(input: unknown): boolean {
-  return isRecord(input) && input.type === "ping";
+  return isRecord(input) && (input.type === "ping" || input.type === "acknowledge");
 }
 
 export function parsePmaMessage(input: unknown): PmaCommand {
@@ -107,6 +110,15 @@ function parseCommand(type: string, data: Record<string, unknown>): PmaCommand {
     case "subscribe_room":
     case "unsubscribe_room":
       return { type, roomId: legacyRoomId(data.room_id) };
+    case "acknowledge": {
+      const messageId = optionalString(data, "message_id", 200);
+      if (messageId === undefined || messageId === "") {
+        throw new ProtocolError("INVALID_MESSAGE_FORMAT", "`message_id` is required");
+      }
+      return { type, messageId };
+    }
+    case "resume":
+      return { type, data };
     default:
       throw new ProtocolError(
         "UNKNOWN_MESSAGE_TYPE",

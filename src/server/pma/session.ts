@@ -1,11 +1,15 @@
 import type { WebSocket } from "ws";
+import { AckError, ResumeError } from "../../core/delivery/errors.js";
+import { parseResumeMessage, parseResumeQuery, type SnapshotReason } from "../../core/delivery/resume.js";
+import type { ResumedInfo } from "../../core/delivery/resume-controller.js";
+import { isAdminOnlyEvent } from "../../core/delivery/undeliverable.js";
 import { type BridgeEvent, EventKind, type JsonValue } from "../../core/events.js";
 import type { EncodedEvent } from "../../core/hub/encoded-event.js";
 import { eventRoom, kindKey } from "../../core/hub/subscription-index.js";
 import { AuthError } from "../auth/authenticator.js";
 import { ANONYMOUS, type Principal, roomAllowed, SENSITIVE_DOMAINS } from "../auth/principal.js";
 import { Connection, type ConnectionContext } from "../connection.js";
-import type { PmaEncoder } from "./encoder.js";
+import { type PmaEncoder, pmaMessageId } from "./encoder.js";
 import {
   isExemptPmaMessage,
   isSubscriptionCommand,
@@ -40,6 +44,7 @@ export function pmaAllowed(principal: Principal, event: BridgeEvent): boolean {
     return ANONYMOUS_KINDS.has(event.kind) && domain !== undefined && !SENSITIVE_DOMAINS.has(domain);
   }
   if (SYSTEM_KINDS.has(event.kind)) return true;
+  if (isAdminOnlyEvent(event)) return principal.capabilities.has("admin");
   const capability =
     event.kind === EventKind.PredictionUpdate
       ? "predictions"
@@ -98,6 +103,13 @@ export class PmaSession extends Connection {
       last_seq: this.ctx.hub.lastSeq(),
       authentication_required: !this.ctx.auth.allowAnonymous,
     });
+    // `?last_seq=` holds live messages back until the client sends `resume` (its subscriptions restored).
+    try {
+      const request = parseResumeQuery(query);
+      if (request !== undefined) this.resume.hold(request);
+    } catch (error) {
+      this.resumeFailed(error);
+    }
     if (vouched !== null) this.accept(vouched);
     else if (token !== null && token !== "") await this.login(token);
     this.reindex();
@@ -109,15 +121,70 @@ export class PmaSession extends Connection {
     return (SYSTEM_KINDS.has(event.kind) && principal.kind !== "anonymous") || this.subs.matches(event);
   }
 
-  deliver(encoded: EncodedEvent): void {
+  protected enqueue(encoded: EncodedEvent): void {
     const event = encoded.event;
+    const frame = encoded.frame();
+    const requiresAck = this.encoder.requiresAck(event);
+    if (requiresAck) {
+      const identity = this.identity();
+      // Recorded before it is sent; when already pending for this identity, the tracker's redelivery owns it.
+      if (
+        identity === null ||
+        !this.ctx.delivery.acks.track(identity, pmaMessageId(event), event.seq, frame.toString())
+      ) {
+        return;
+      }
+    }
     this.push({
-      frame: encoded.frame(),
+      frame,
       seq: event.seq,
       conflationKey: event.kind === EventKind.EntityStateChanged ? `state:${event.data.entity_id}` : null,
-      requiresAck: false,
+      requiresAck,
       shared: true,
     });
+  }
+
+  sendSnapshot(reason: SnapshotReason, events: readonly BridgeEvent[], seq: number, epoch: string): void {
+    const frames = events.flatMap((event) => {
+      const encoded = this.encoder.encode(event);
+      return encoded === null ? [] : [encoded.frame()];
+    });
+    const data = `{"reason":${JSON.stringify(reason)},"epoch":${JSON.stringify(epoch)},"last_seq":${seq},"events":[`;
+    // Frames are JSON objects already: joined, not re-serialized. One message, never dropped.
+    this.push({
+      frame: Buffer.concat([
+        Buffer.from(`{"type":"snapshot","data":${data}`),
+        ...frames.flatMap((frame, i) => (i === 0 ? [frame] : [Buffer.from(","), frame])),
+        Buffer.from(`]},"timestamp":${JSON.stringify(new Date().toISOString())},"seq":${seq}}`),
+      ]),
+      seq,
+      conflationKey: null,
+      requiresAck: true,
+      shared: false,
+    });
+  }
+
+  sendResumed(info: ResumedInfo): void {
+    this.sendMessage("resume_status", { result: "replayed", ...info });
+  }
+
+  private resumeFailed(error: unknown): void {
+    if (!(error instanceof ResumeError)) throw error;
+    this.sendResumeError(error);
+  }
+
+  /** Duplicate and late acknowledgements are harmless; an id never sent to this client is an error. */
+  private acknowledge(messageId: string): void {
+    const identity = this.identity();
+    try {
+      if (identity === null) {
+        throw new AckError("UNKNOWN_MESSAGE_ID", "Authenticate before acknowledging");
+      }
+      this.ctx.delivery.acks.acknowledge(identity, messageId);
+    } catch (error) {
+      if (!(error instanceof AckError)) throw error;
+      this.sendError(error.code, error.message, { message_id: messageId });
+    }
   }
 
   protected isExempt(message: unknown): boolean {
@@ -173,6 +240,20 @@ export class PmaSession extends Connection {
         await this.login(command.token);
         this.reindex();
         return;
+      case "acknowledge":
+        this.acknowledge(command.messageId);
+        return;
+      case "resume":
+        if (this.principal === null) {
+          this.sendError("AUTH_REQUIRED", "Authenticate before resuming");
+          return;
+        }
+        try {
+          this.resume.run(parseResumeMessage(command.data, this.resume.pendingRequest()));
+        } catch (error) {
+          this.resumeFailed(error);
+        }
+        return;
       default:
         this.subscription(command);
     }
@@ -198,9 +279,12 @@ export class PmaSession extends Connection {
       capabilities: [...this.principal.capabilities],
       rooms: this.principal.rooms === null ? [] : [...this.principal.rooms],
     });
+    this.afterLogin();
   }
 
-  private subscription(command: Exclude<PmaCommand, { type: "ping" | "authenticate" }>): void {
+  private subscription(
+    command: Exclude<PmaCommand, { type: "ping" | "authenticate" | "acknowledge" | "resume" }>,
+  ): void {
     if (this.principal === null) {
       this.subscriptionError(command.type, "AUTH_REQUIRED", "Authenticate before subscribing");
       return;

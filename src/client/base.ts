@@ -23,6 +23,11 @@ export interface BaseClientOptions {
   readonly reconnect?: boolean | Partial<ReconnectOptions>;
   /** Resume after a reconnect from the last `seq` seen, so no message is missed (default on). */
   readonly resume?: boolean;
+  /**
+   * Resume from here on the first connection too: a cursor the application kept from an earlier run, or
+   * `{seq: 0, epoch: null}` for everything the bridge still has (a flagged snapshot when its history is gone).
+   */
+  readonly resumeFrom?: { readonly seq: number; readonly epoch: string | null };
   /** The WebSocket class; defaults to the global one (browsers, Node 22+). */
   readonly WebSocket?: WebSocketClass;
 }
@@ -97,6 +102,7 @@ export abstract class BaseClient<
       );
     }
     this.resumeEnabled = options.resume !== false;
+    this.cursor = options.resumeFrom ?? null;
     this.socket = new ReconnectingSocket(() => this.buildUrl(), reconnect, WebSocketImpl);
     this.socket.on("open", () => this.emitLifecycle("connected"));
     this.socket.on("text", (text) => this.receive(text));

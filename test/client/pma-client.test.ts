@@ -211,6 +211,18 @@ describe("PmaClient", () => {
     expect(second.types().filter((t) => t === "subscribe_ha_entities")).toHaveLength(1);
   });
 
+  it("resumes from a cursor it was given on its very first connection", async () => {
+    client = new PmaClient({
+      url: peer.url("/ws"),
+      token: "good",
+      reconnect: false,
+      pingIntervalMs: 0,
+      resumeFrom: { seq: 0, epoch: null },
+    });
+    await client.connect();
+    expect((await (await peer.connection(1)).next("resume")).data).toEqual({ last_seq: 0, epoch: null });
+  });
+
   it("pings on its interval and redials a connection that stopped answering", async () => {
     client = new PmaClient({ url: peer.url("/ws"), token: "good", reconnect: FAST, pingIntervalMs: 30 });
     await client.connect();

@@ -100,9 +100,11 @@ export class DashboardController {
   private connect(): void {
     const url = new URL("ws", this.base);
     url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+    // From seq 0: everything the bridge still has, or a flagged snapshot, so the rooms fill in at once.
     const client = new PmaClient({
       url: url.toString(),
       ...(this.token === null ? {} : { token: this.token }),
+      resumeFrom: { seq: 0, epoch: null },
     });
     this.client = client;
     this.link = "connecting";

@@ -52,8 +52,9 @@ export async function startBridge(loaded: LoadedConfig, log: Logger): Promise<Br
   const listeners: HttpListener[] = [];
   const listener = (name: string, port: number, ingress: boolean): HttpListener => {
     const http = new HttpListener({ name, host: config.server.host, port }, log.child({ ns: name }));
-    server.attach(http, ingress ? { trustedPeer: SUPERVISOR_ADDRESS } : {});
-    dashboardRoutes(http, { ingress });
+    const trust = ingress ? { trustedPeer: SUPERVISOR_ADDRESS } : {};
+    server.attach(http, trust);
+    dashboardRoutes(http, { ingress, ...trust });
     listeners.push(http);
     return http;
   };
@@ -123,7 +124,9 @@ export async function startBridge(loaded: LoadedConfig, log: Logger): Promise<Br
   };
 
   const lifecycle = new Lifecycle(
-    [hub, server, ...listeners, ...sources, selfAlerts, mqtt, detach],
+    // Listeners start before the server so that, stopping in reverse, the server closes its clients before
+    // the listeners wait for their connections to end.
+    [hub, ...listeners, server, ...sources, selfAlerts, mqtt, detach],
     log.child({ ns: "lifecycle" }),
   );
   try {

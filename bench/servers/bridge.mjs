@@ -48,6 +48,7 @@ serve(
             port: 0,
             max_connections: 50_000,
             max_connections_per_ip: 50_000,
+            connection_attempts_per_minute: 1_000_000,
             rate_limit: { messages_per_minute: 100_000 },
             ...server,
           },

@@ -44,7 +44,10 @@ export async function startup() {
           JSON.stringify({
             server: { host: "127.0.0.1", port },
             homeassistant: { url: ha.url, token: ha.token },
-            auth: { jwt_secret: "bench-startup-secret-0123456789abcdef" },
+            auth: {
+              jwt_secret: "bench-startup-secret-0123456789abcdef",
+              api_keys: [{ name: "bench", key: "bench-startup-key-0123456789" }],
+            },
             data_dir: join(dir, `data-${i}`),
             log_level: "warn",
             log_format: "json",

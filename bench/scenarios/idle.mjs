@@ -33,7 +33,7 @@ export async function idle() {
             plan: plan.slice(open, level),
             token: server.token,
           });
-          const previous = rows.at(-1)?.server === kind ? rows.at(-1) : null;
+          const first = rows.find((r) => r.server === kind) ?? null;
           await sleep(500);
           const now = await server.child.call("usage", { collect: true });
           rows.push({
@@ -46,10 +46,11 @@ export async function idle() {
             rss_mib: now.rss / 2 ** 20,
             rss: now.rss,
             heap: now.heapUsed,
-            // What one more connection costs, between this level and the one before (fixed costs excluded).
-            marginal_rss_kib: previous === null ? null : (now.rss - previous.rss) / (level - open) / KiB,
+            // What one more connection costs, from the first level to this one (fixed costs excluded).
+            marginal_rss_kib:
+              first === null ? null : (now.rss - first.rss) / (level - first.connections) / KiB,
             marginal_heap_kib:
-              previous === null ? null : (now.heapUsed - previous.heap) / (level - open) / KiB,
+              first === null ? null : (now.heapUsed - first.heap) / (level - first.connections) / KiB,
           });
           open = level;
         }

@@ -37,7 +37,6 @@ export interface ConnectionContext {
 
 /** Close codes the server uses; documented in docs/protocol.md. */
 export const CloseCode = {
-  GoingAway: 1001,
   PolicyViolation: 1008,
   /** The bridge is stopping or restarting: reconnect and resume. */
   ServiceRestart: 1012,

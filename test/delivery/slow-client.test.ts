@@ -75,6 +75,8 @@ describe("a client that stops reading", () => {
     // The server's memory for the slow client stays within its queue bounds, and congestion was real.
     expect(maxDepth).toBeLessThanOrEqual(max_messages);
     expect(maxQueuedBytes).toBeLessThanOrEqual(max_bytes);
+    // The replay history every client shares stays within its own budget too.
+    expect(t.server.delivery.ring.sizeBytes()).toBeLessThanOrEqual(t.config.server.replay.max_bytes);
     const summary = slow.summary();
     expect(summary.conflated).toBeGreaterThan(0);
     expect(summary.dropped).toBe(0);

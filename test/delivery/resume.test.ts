@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { Message, TestClient } from "../helpers/ws-client.js";
 import { alert, prediction, stateChanged } from "../helpers/ws-events.js";
 import { FixtureHome } from "../helpers/ws-home.js";
-import { startTestServer, type TestServer } from "../helpers/ws-server.js";
+import { ADMIN_KEY, startTestServer, type TestServer } from "../helpers/ws-server.js";
 import { occupancyClient, pmaClient } from "./clients.js";
 
 let t: TestServer;
@@ -114,6 +114,8 @@ describe("resume after a reconnect", () => {
     // Live traffic continues after the snapshot.
     t.publish(stateChanged("light.kitchen", "off", { room: "kitchen" }));
     expect((await after.nextOfType("pma_entity_state_changed")).seq).toBe(t.hub.lastSeq());
+    const metrics = await (await t.http("/metrics", { "X-API-Key": ADMIN_KEY })).text();
+    expect(metrics).toMatch(/pma_bridge_resumes_total\{outcome="snapshot_gap_too_old"\} 1/);
   });
 
   it("answers another epoch with a snapshot flagged epoch_changed, in the occupancy dialect too", async () => {

@@ -148,10 +148,9 @@ export class Delivery implements Service {
   /** How to answer a resume request; throws `ResumeError` for a seq the bridge never issued. */
   plan(request: ResumeRequest): ResumePlan {
     try {
-      const plan = planResume(request, this.ring, this.numbering());
-      return plan;
+      return planResume(request, this.ring, this.numbering());
     } catch (error) {
-      this.metrics?.resumes.inc({ outcome: "rejected" });
+      this.metrics?.countResume("rejected");
       throw error;
     }
   }

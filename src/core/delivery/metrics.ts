@@ -64,4 +64,8 @@ export class DeliveryMetrics {
   countAck(outcome: AckOutcome): void {
     this.acks.inc({ outcome });
   }
+
+  countResume(outcome: ResumeOutcome): void {
+    this.resumes.inc({ outcome });
+  }
 }

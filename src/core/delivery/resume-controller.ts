@@ -2,7 +2,7 @@ import type { BridgeEvent } from "../events.js";
 import type { HomeDirectory } from "../home.js";
 import type { Delivery } from "./delivery.js";
 import { ResumeError } from "./errors.js";
-import type { CatchUp, ResumeRequest, SnapshotReason } from "./resume.js";
+import { type CatchUp, planResume, type ResumeRequest, type SnapshotReason } from "./resume.js";
 
 /** What a resume reports when it ends with a replay. */
 export interface ResumedInfo {
@@ -69,7 +69,8 @@ export class ResumeController {
     this.urlRequest = request;
     let replayable = false;
     try {
-      replayable = this.delivery.plan(request).kind === "replay";
+      // Only a look ahead (not counted): `run` decides again with the ring as it is then.
+      replayable = planResume(request, this.delivery.ring, this.delivery.numbering()).kind === "replay";
     } catch (error) {
       if (!(error instanceof ResumeError)) throw error;
     }
@@ -146,7 +147,7 @@ export class ResumeController {
       case "caught_up": {
         this.state = { kind: "live" };
         const replayed = state.catchUp.count();
-        this.delivery.metrics?.resumes.inc({ outcome: replayed === 0 ? "up_to_date" : "replayed" });
+        this.delivery.metrics?.countResume(replayed === 0 ? "up_to_date" : "replayed");
         const lastSeq = state.gatesLive
           ? this.delivery.ring.headSeq()
           : Math.max(state.request.lastSeq, (this.firstLiveSeq ?? 1) - 1);
@@ -167,9 +168,9 @@ export class ResumeController {
   }
 
   private snapshot(reason: SnapshotReason): void {
-    this.delivery.metrics?.resumes.inc({
-      outcome: reason === "gap_too_old" ? "snapshot_gap_too_old" : "snapshot_epoch_changed",
-    });
+    this.delivery.metrics?.countResume(
+      reason === "gap_too_old" ? "snapshot_gap_too_old" : "snapshot_epoch_changed",
+    );
     const events = this.delivery.snapshot(this.home).filter((event) => this.target.matches(event));
     this.target.sendSnapshot(reason, events, this.delivery.ring.headSeq(), this.delivery.numbering().epoch);
   }

@@ -210,7 +210,7 @@ export function buildProgram(): Command {
     .command("watch")
     .description("a terminal client: subscribe, print messages, acknowledge alerts, resume after drops")
     .option("--url <url>", "the bridge", "ws://127.0.0.1:3001")
-    .option("--token <token>", "a bridge token (pma-bridge token) or API key; env PMA_TOKEN")
+    .option("--token <token>", "a bridge token (pma-bridge token) or an API key")
     .option("--api-key <key>", "API key for the occupancy dialect (defaults to --token)")
     .option("--entities <list>", "comma-separated entity ids to follow", splitList)
     .option("--rooms <list>", "comma-separated room (area) ids to follow", splitList)
@@ -239,11 +239,7 @@ export function buildProgram(): Command {
         const stop = (): void => abort.abort();
         process.once("SIGINT", stop);
         process.once("SIGTERM", stop);
-        const code = await runWatch(
-          { ...flags, token: flags.token ?? process.env.PMA_TOKEN },
-          process.stdout,
-          abort.signal,
-        );
+        const code = await runWatch(flags, process.stdout, abort.signal);
         process.exit(code);
       },
     );

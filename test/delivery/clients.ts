@@ -1,5 +1,5 @@
 import type { Config } from "../../src/config/schema.js";
-import type { Message, TestClient } from "../helpers/ws-client.js";
+import type { TestClient } from "../helpers/ws-client.js";
 import { ADMIN_KEY, type TestServer } from "../helpers/ws-server.js";
 
 /** An occupancy client on `path`, authenticated as `clientName` and subscribed to its path's endpoint. */
@@ -34,9 +34,4 @@ export function fastAcks(timeoutSeconds: number, maxAttempts: number): (config: 
     ...config,
     acks: { ...config.acks, timeout_seconds: timeoutSeconds, max_attempts: maxAttempts, backoff_factor: 1 },
   });
-}
-
-/** Messages of `type` received so far (consumed or not). */
-export function ofType(client: TestClient, type: string): Message[] {
-  return client.ofType(type);
 }

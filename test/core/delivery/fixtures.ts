@@ -1,11 +1,14 @@
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { onTestFinished } from "vitest";
 import { type BridgeEvent, EventKind } from "../../../src/core/events.js";
 
-/** A fresh data directory for one test. */
+/** A fresh data directory, removed when the current test ends. */
 export function tempDataDir(): string {
-  return mkdtempSync(join(tmpdir(), "pma-delivery-"));
+  const dir = mkdtempSync(join(tmpdir(), "pma-delivery-"));
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
 }
 
 /** An entity state change numbered `seq`. */

@@ -17,7 +17,7 @@ import type { Logger } from "../core/logger.js";
 import { AuthError, Authenticator } from "./auth/authenticator.js";
 import { FailedAuthLimiter } from "./auth/failed-auth.js";
 import { ingressPrincipal, type Principal, plainAddress } from "./auth/principal.js";
-import { CloseCode, type Connection, type ConnectionContext } from "./connection.js";
+import { CLIENT_ID, CloseCode, type Connection, type ConnectionContext } from "./connection.js";
 import { type HttpListener, sendJson } from "./http.js";
 import { ServerMetrics } from "./metrics.js";
 import { OccupancyEncoder, occupancyMessageType } from "./occupancy/encoder.js";
@@ -49,7 +49,6 @@ export interface AttachOptions {
 export const HEALTH_COMPONENT = "websocket";
 /** How long a PMA connection with `?last_seq=` waits for its `resume` before the replay runs anyway. */
 export const RESUME_HOLD_MS = 10_000;
-const CLIENT_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
 
 function packageVersion(): string {
   try {

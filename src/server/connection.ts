@@ -20,6 +20,9 @@ import { sendShared } from "./wire.js";
 
 export type DialectName = "pma" | "occupancy";
 
+/** A `client_id` a client may ask for on the URL. */
+export const CLIENT_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
+
 /** Everything a connection shares with the server. */
 export interface ConnectionContext {
   readonly config: Config;

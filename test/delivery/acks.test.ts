@@ -133,4 +133,23 @@ describe("acknowledged delivery over real sockets", () => {
     first.send({ type: "acknowledge", data: { message_id: message.message_id } });
     await expect.poll(() => t.server.delivery.acks.pendingCount(), { timeout: 5_000 }).toBe(0);
   });
+
+  it("keeps a PMA client's identity from the client_id it asks for, even while its old connection lingers", async () => {
+    t = await startTestServer();
+    const old = await pmaClient(t, ["bedroom"], "&client_id=hall-panel");
+    old.send({ type: "subscribe_ha_events", data: { event_types: ["alert"] } });
+    await old.nextOfType("subscription_update");
+    t.publish(alert("alert_5", "bedroom"));
+    const sent = await old.nextOfType("alert");
+
+    // The old socket has not noticed it is dead yet, so the new one gets another connection id.
+    const fresh = await pmaClient(t, ["bedroom"], "&client_id=hall-panel");
+    expect(fresh.ofType("authentication_success")[0]?.data?.client_id).not.toBe("hall-panel");
+    // Pending messages go out right after authentication, before the subscription reply.
+    await expect
+      .poll(() => fresh.ofType("alert"))
+      .toEqual([expect.objectContaining({ message_id: sent.message_id, redelivery_count: 1 })]);
+    fresh.send({ type: "acknowledge", data: { message_id: sent.message_id } });
+    await expect.poll(() => t.server.acks.totalPending, { timeout: 5_000 }).toBe(0);
+  });
 });

@@ -8,7 +8,7 @@ import type { EncodedEvent } from "../../core/hub/encoded-event.js";
 import { eventRoom, kindKey } from "../../core/hub/subscription-index.js";
 import { AuthError } from "../auth/authenticator.js";
 import { ANONYMOUS, type Principal, roomAllowed, SENSITIVE_DOMAINS } from "../auth/principal.js";
-import { Connection, type ConnectionContext } from "../connection.js";
+import { CLIENT_ID, Connection, type ConnectionContext } from "../connection.js";
 import { type PmaEncoder, pmaMessageId } from "./encoder.js";
 import {
   isExemptPmaMessage,
@@ -103,6 +103,10 @@ export class PmaSession extends Connection {
       last_seq: this.ctx.hub.lastSeq(),
       authentication_required: !this.ctx.auth.allowAnonymous,
     });
+    // The `client_id` asked for names the client for acknowledgements even when the connection had to get
+    // another id (its previous connection is still open).
+    const requested = query.get("client_id");
+    if (requested !== null && CLIENT_ID.test(requested)) this.clientName = requested;
     // `?last_seq=` holds live messages back until the client sends `resume` (its subscriptions restored).
     try {
       const request = parseResumeQuery(query);

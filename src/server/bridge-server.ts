@@ -254,6 +254,9 @@ export class BridgeServer implements Service {
     vouched: Principal | null,
   ): void {
     const ip = plainAddress(req.socket.remoteAddress);
+    // Through ingress every user arrives from the Supervisor's one address; limit each Home Assistant user
+    // on their own instead of making them share one address's allowance.
+    const limitKey = vouched === null ? ip : `ingress:${vouched.subject}`;
     const { max_connections, max_connections_per_ip } = this.config.server;
     if (this.connections.size >= max_connections) {
       this.metrics.add("rejected_connections");
@@ -263,7 +266,7 @@ export class BridgeServer implements Service {
       );
       return;
     }
-    if ((this.perIp.get(ip) ?? 0) >= max_connections_per_ip) {
+    if ((this.perIp.get(limitKey) ?? 0) >= max_connections_per_ip) {
       this.metrics.add("rejected_connections");
       ws.close(
         CloseCode.PolicyViolation,
@@ -271,7 +274,7 @@ export class BridgeServer implements Service {
       );
       return;
     }
-    const attempt = this.attempts.admit(ip);
+    const attempt = this.attempts.admit(limitKey);
     if (!attempt.ok) {
       this.metrics.add("rejected_connections");
       ws.close(
@@ -290,7 +293,7 @@ export class BridgeServer implements Service {
         ? new PmaSession(id, ws, this.ctx, ip, this.pmaEncoder)
         : new OccupancySession(id, ws, this.ctx, ip, this.occupancyEncoder, endpoint);
     this.connections.set(id, connection);
-    this.perIp.set(ip, (this.perIp.get(ip) ?? 0) + 1);
+    this.perIp.set(limitKey, (this.perIp.get(limitKey) ?? 0) + 1);
     ws.on("message", (data, isBinary) => connection.receive(toBuffer(data), isBinary));
     ws.on("pong", () => {
       connection.alive = true;
@@ -299,9 +302,9 @@ export class BridgeServer implements Service {
     ws.on("close", () => {
       connection.dispose();
       if (this.connections.get(id) === connection) this.connections.delete(id);
-      const left = (this.perIp.get(ip) ?? 1) - 1;
-      if (left <= 0) this.perIp.delete(ip);
-      else this.perIp.set(ip, left);
+      const left = (this.perIp.get(limitKey) ?? 1) - 1;
+      if (left <= 0) this.perIp.delete(limitKey);
+      else this.perIp.set(limitKey, left);
     });
     connection.begin(url.searchParams, vouched).catch((error: unknown) => {
       this.log.error({ err: error, client: id }, "opening connection failed");

@@ -62,6 +62,24 @@ describe("BridgeServer on an ingress port", () => {
     await client.close();
   });
 
+  it("limits connections per Home Assistant user, not per the Supervisor's one address", async () => {
+    await t.stop();
+    t = await startTestServer({ config: { server: { max_connections_per_ip: 1 } } });
+    ingress = await ingressListener("127.0.0.1");
+    const url = `ws://127.0.0.1:${ingress.port()}/ws`;
+    const anna = await TestClient.connect(url, { headers: HA_USER });
+    await anna.nextOfType("authentication_success");
+    const ben = await TestClient.connect(url, {
+      headers: { "X-Remote-User-Id": "77c1", "X-Remote-User-Name": "ben" },
+    });
+    expect((await ben.nextOfType("authentication_success")).data).toMatchObject({ subject: "ha:ben" });
+    const annaAgain = await TestClient.connect(url, { headers: HA_USER });
+    await annaAgain.closed;
+    expect(annaAgain.closeCode).toBe(1008);
+    await anna.close();
+    await ben.close();
+  });
+
   it("refuses every other peer, headers or not, with 403", async () => {
     ingress = await ingressListener("172.30.32.2");
     await expect(

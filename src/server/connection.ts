@@ -1,7 +1,7 @@
 import type { WebSocket } from "ws";
 import type { Config } from "../config/schema.js";
 import type { Delivery } from "../core/delivery/delivery.js";
-import type { ResumeError } from "../core/delivery/errors.js";
+import { ResumeError } from "../core/delivery/errors.js";
 import type { SnapshotReason } from "../core/delivery/resume.js";
 import { ResumeController, type ResumedInfo, type ResumeTarget } from "../core/delivery/resume-controller.js";
 import type { BridgeEvent, JsonValue } from "../core/events.js";
@@ -17,6 +17,8 @@ import type { ServerMetrics } from "./metrics.js";
 import { type OutboundMessage, OutboundQueue } from "./outbound-queue.js";
 import { type RateVerdict, TokenBucket } from "./rate-limit.js";
 import { sendShared } from "./wire.js";
+
+const COMMA = Buffer.from(",");
 
 export type DialectName = "pma" | "occupancy";
 
@@ -136,7 +138,6 @@ export abstract class Connection implements HubClient, ResumeTarget {
     seq: number,
     epoch: string,
   ): void;
-  abstract sendResumed(info: ResumedInfo): void;
   /**
    * Sent right after the upgrade. `vouched` is a principal established by the transport (the add-on's ingress),
    * which needs no authentication message.
@@ -177,8 +178,41 @@ export abstract class Connection implements HubClient, ResumeTarget {
     return this.queue.depth < max_messages / 2 && this.queue.queuedBytes < max_bytes / 2;
   }
 
+  sendResumed(info: ResumedInfo): void {
+    this.sendMessage("resume_status", { result: "replayed", ...info });
+  }
+
   sendResumeError(error: ResumeError): void {
     this.sendError(error.code, error.message, error.details === undefined ? undefined : { ...error.details });
+  }
+
+  protected resumeFailed(error: unknown): void {
+    if (!(error instanceof ResumeError)) throw error;
+    this.sendResumeError(error);
+  }
+
+  /**
+   * Queues one `snapshot` message: the dialect's envelope around `{reason, epoch, last_seq, events}`, whose
+   * events are already-encoded frames joined as they are (JSON objects, not re-serialized). Never dropped.
+   */
+  protected pushSnapshot(
+    envelope: { readonly open: string; readonly close: string },
+    frames: readonly Buffer[],
+    snapshot: { readonly reason: SnapshotReason; readonly seq: number; readonly epoch: string },
+  ): void {
+    const { reason, seq, epoch } = snapshot;
+    const data = `{"reason":${JSON.stringify(reason)},"epoch":${JSON.stringify(epoch)},"last_seq":${seq},"events":[`;
+    this.push({
+      frame: Buffer.concat([
+        Buffer.from(`${envelope.open}${data}`),
+        ...frames.flatMap((frame, i) => (i === 0 ? [frame] : [COMMA, frame])),
+        Buffer.from(`]}${envelope.close}`),
+      ]),
+      seq,
+      conflationKey: null,
+      requiresAck: true,
+      shared: false,
+    });
   }
 
   /**

@@ -61,6 +61,15 @@ export function optionalString(
   return value;
 }
 
+/** The `message_id` of an `acknowledge`, in either dialect. */
+export function acknowledgedMessageId(data: Record<string, unknown>): string {
+  const messageId = optionalString(data, "message_id", 200);
+  if (messageId === undefined || messageId === "") {
+    throw new ProtocolError("INVALID_MESSAGE_FORMAT", "`message_id` is required");
+  }
+  return messageId;
+}
+
 export function optionalStringArray(data: Record<string, unknown>, field: string): string[] | undefined {
   const value = data[field];
   if (value === undefined || value === null) return undefined;

@@ -1,5 +1,12 @@
 import { isRecord } from "../../config/schema.js";
-import { optionalString, optionalStringArray, ProtocolError, ROOM_ID, readEnvelope } from "../validation.js";
+import {
+  acknowledgedMessageId,
+  optionalString,
+  optionalStringArray,
+  ProtocolError,
+  ROOM_ID,
+  readEnvelope,
+} from "../validation.js";
 
 export type EndpointKind = "predictions" | "system-status" | "alerts" | "room";
 
@@ -91,13 +98,8 @@ export function parseOccupancyMessage(input: unknown): OccupancyCommand {
       const clientTime = data.client_time;
       return { type, clientTime: typeof clientTime === "string" ? clientTime.slice(0, 100) : null };
     }
-    case "acknowledge": {
-      const messageId = optionalString(data, "message_id", 200);
-      if (messageId === undefined || messageId === "") {
-        throw new ProtocolError("INVALID_MESSAGE_FORMAT", "`message_id` is required");
-      }
-      return { type, messageId };
-    }
+    case "acknowledge":
+      return { type, messageId: acknowledgedMessageId(data) };
     case "resume":
       return { type, data };
     default:

@@ -1,9 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type { WebSocket } from "ws";
 import type { Capability } from "../../config/schema.js";
-import { AckError, ResumeError } from "../../core/delivery/errors.js";
+import { AckError, type ResumeError } from "../../core/delivery/errors.js";
 import { parseResumeMessage, parseResumeQuery, type SnapshotReason } from "../../core/delivery/resume.js";
-import type { ResumedInfo } from "../../core/delivery/resume-controller.js";
 import { isAdminOnlyEvent } from "../../core/delivery/undeliverable.js";
 import { type BridgeEvent, EventKind, type JsonValue } from "../../core/events.js";
 import type { EncodedEvent } from "../../core/hub/encoded-event.js";
@@ -322,33 +321,16 @@ export class OccupancySession extends Connection {
       room_id: null,
       requires_ack: false,
     });
-    const data = `{"reason":${JSON.stringify(reason)},"epoch":${JSON.stringify(epoch)},"last_seq":${seq},"events":[`;
-    // Frames are JSON objects already: joined, not re-serialized. One message, never dropped.
-    this.push({
-      frame: Buffer.concat([
-        Buffer.from(`${head.slice(0, -1)},"data":${data}`),
-        ...frames.flatMap((frame, i) => (i === 0 ? [frame] : [Buffer.from(","), frame])),
-        Buffer.from(`]},"seq":${seq}}`),
-      ]),
+    this.pushSnapshot({ open: `${head.slice(0, -1)},"data":`, close: `,"seq":${seq}}` }, frames, {
+      reason,
       seq,
-      conflationKey: null,
-      requiresAck: true,
-      shared: false,
+      epoch,
     });
-  }
-
-  sendResumed(info: ResumedInfo): void {
-    this.sendMessage("resume_status", { result: "replayed", ...info });
   }
 
   /** The seed's error codes are coarse; the resume's own code goes in `reason`, as for other errors. */
   override sendResumeError(error: ResumeError): void {
     this.sendError(OccupancyErrorCode.Validation, error.message, { reason: error.code, ...error.details });
-  }
-
-  private resumeFailed(error: unknown): void {
-    if (!(error instanceof ResumeError)) throw error;
-    this.sendResumeError(error);
   }
 
   private async login(command: Extract<OccupancyCommand, { type: "authentication" }>): Promise<void> {

@@ -1,5 +1,6 @@
 import { isRecord } from "../../config/schema.js";
 import {
+  acknowledgedMessageId,
   ENTITY_ID,
   optionalString,
   optionalStringArray,
@@ -110,13 +111,8 @@ function parseCommand(type: string, data: Record<string, unknown>): PmaCommand {
     case "subscribe_room":
     case "unsubscribe_room":
       return { type, roomId: legacyRoomId(data.room_id) };
-    case "acknowledge": {
-      const messageId = optionalString(data, "message_id", 200);
-      if (messageId === undefined || messageId === "") {
-        throw new ProtocolError("INVALID_MESSAGE_FORMAT", "`message_id` is required");
-      }
-      return { type, messageId };
-    }
+    case "acknowledge":
+      return { type, messageId: acknowledgedMessageId(data) };
     case "resume":
       return { type, data };
     default:

@@ -1,7 +1,6 @@
 import type { WebSocket } from "ws";
-import { AckError, ResumeError } from "../../core/delivery/errors.js";
+import { AckError } from "../../core/delivery/errors.js";
 import { parseResumeMessage, parseResumeQuery, type SnapshotReason } from "../../core/delivery/resume.js";
-import type { ResumedInfo } from "../../core/delivery/resume-controller.js";
 import { isAdminOnlyEvent } from "../../core/delivery/undeliverable.js";
 import { type BridgeEvent, EventKind, type JsonValue } from "../../core/events.js";
 import type { EncodedEvent } from "../../core/hub/encoded-event.js";
@@ -153,28 +152,14 @@ export class PmaSession extends Connection {
       const encoded = this.encoder.encode(event);
       return encoded === null ? [] : [encoded.frame()];
     });
-    const data = `{"reason":${JSON.stringify(reason)},"epoch":${JSON.stringify(epoch)},"last_seq":${seq},"events":[`;
-    // Frames are JSON objects already: joined, not re-serialized. One message, never dropped.
-    this.push({
-      frame: Buffer.concat([
-        Buffer.from(`{"type":"snapshot","data":${data}`),
-        ...frames.flatMap((frame, i) => (i === 0 ? [frame] : [Buffer.from(","), frame])),
-        Buffer.from(`]},"timestamp":${JSON.stringify(new Date().toISOString())},"seq":${seq}}`),
-      ]),
-      seq,
-      conflationKey: null,
-      requiresAck: true,
-      shared: false,
-    });
-  }
-
-  sendResumed(info: ResumedInfo): void {
-    this.sendMessage("resume_status", { result: "replayed", ...info });
-  }
-
-  private resumeFailed(error: unknown): void {
-    if (!(error instanceof ResumeError)) throw error;
-    this.sendResumeError(error);
+    this.pushSnapshot(
+      {
+        open: `{"type":"snapshot","data":`,
+        close: `,"timestamp":${JSON.stringify(new Date().toISOString())},"seq":${seq}}`,
+      },
+      frames,
+      { reason, seq, epoch },
+    );
   }
 
   /** Duplicate and late acknowledgements are harmless; an id never sent to this client is an error. */

@@ -8,11 +8,12 @@ import type { Logger } from "../core/logger.js";
 import { type Bridge, startBridge } from "../main.js";
 import { mintToken } from "../server/auth/jwt.js";
 import { loadOrCreateSecrets } from "../server/auth/secrets.js";
+import { seededRandom } from "../simulator/generator.js";
 import { SimulatedHomeAssistant } from "../simulator/index.js";
 import { HomeActivity } from "./activity.js";
 import { EmbeddedBroker } from "./broker.js";
 import { DEMO_ROOMS, demoHome, PREDICTOR_ROOM_IDS } from "./home.js";
-import { type Random, seededRandom } from "./predictions.js";
+import type { Random } from "./predictions.js";
 import { PredictionPublisher } from "./predictor.js";
 
 export interface DemoOptions {

@@ -7,18 +7,6 @@
 /** Returns a number in [0, 1). */
 export type Random = () => number;
 
-/** A small seeded generator (mulberry32): the demo is lively but repeatable when a seed is given. */
-export function seededRandom(seed: number): Random {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 export type RawTransition = "vacant_to_occupied" | "occupied_to_vacant";
 export type Reliability = "high" | "medium" | "low";
 

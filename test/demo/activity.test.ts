@@ -2,8 +2,8 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { silentLogger } from "../../src/core/logger.js";
 import { HomeActivity } from "../../src/demo/activity.js";
 import { DEMO_ENTITIES, DEMO_ROOMS, demoHome } from "../../src/demo/home.js";
-import { seededRandom } from "../../src/demo/predictions.js";
 import type { RoomOccupancy } from "../../src/demo/predictor.js";
+import { seededRandom } from "../../src/simulator/generator.js";
 import { SimulatedHomeAssistant } from "../../src/simulator/index.js";
 
 describe("demoHome", () => {

@@ -1,13 +1,13 @@
 import { connectAsync, type MqttClient } from "mqtt";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { silentLogger } from "../../src/core/logger.js";
-import { seededRandom } from "../../src/demo/predictions.js";
 import {
   type OccupancyView,
   PredictionPublisher,
   type PredictionPublisherOptions,
   type RoomOccupancy,
 } from "../../src/demo/predictor.js";
+import { seededRandom } from "../../src/simulator/generator.js";
 import { startBroker, type TestBroker } from "../helpers/mosquitto.js";
 
 /** A home whose occupancy the test flips by hand. */

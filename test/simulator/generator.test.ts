@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { generateHome, SimulatedHomeAssistant } from "../../src/simulator/index.js";
+import { generateHome, SimulatedHomeAssistant, seededRandom } from "../../src/simulator/index.js";
 import { TOKEN, waitFor } from "../helpers/ha-harness.js";
 import { RawHaClient } from "../helpers/ha-raw-client.js";
 
@@ -51,5 +51,16 @@ describe("SimulatedHomeAssistant activity", () => {
       client.close();
       await ha.stop();
     }
+  });
+});
+
+describe("seededRandom", () => {
+  it("repeats its sequence for the same seed and stays in [0, 1)", () => {
+    const a = seededRandom(7);
+    const b = seededRandom(7);
+    const values = Array.from({ length: 100 }, () => a());
+    expect(values).toEqual(Array.from({ length: 100 }, () => b()));
+    expect(values.every((v) => v >= 0 && v < 1)).toBe(true);
+    expect(new Set(values).size).toBe(100);
   });
 });

@@ -1,5 +1,13 @@
 import type { Attributes } from "../core/events.js";
-import type { HomeSpec, SimArea, SimDevice, SimEntityEntry, SimFloor, SimStateSpec } from "./home.js";
+import {
+  type HomeSpec,
+  registryEntry,
+  type SimArea,
+  type SimDevice,
+  type SimEntityEntry,
+  type SimFloor,
+  type SimStateSpec,
+} from "./home.js";
 
 /** A small deterministic PRNG (mulberry32), so a seed always yields the same home and the same activity. */
 export function seededRandom(seed: number): () => number {
@@ -57,17 +65,8 @@ function addEntity(
   attributes: Attributes,
   registry: Partial<SimEntityEntry> & { platform: string },
 ): void {
-  b.entries.push({
-    id: b.hex(),
-    entity_id: entityId,
-    device_id: null,
-    area_id: null,
-    name: null,
-    original_name: null,
-    disabled_by: null,
-    entity_category: null,
-    ...registry,
-  });
+  const { platform, ...extra } = registry;
+  b.entries.push(registryEntry(b.hex(), entityId, platform, extra));
   b.states.push({ entity_id: entityId, state, attributes });
 }
 

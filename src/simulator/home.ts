@@ -78,7 +78,8 @@ const device = (id: string, name: string, area_id: string, manufacturer: string)
   model: null,
 });
 
-const entry = (
+/** A registry entry with HA's defaults for every field the caller does not set. */
+export const registryEntry = (
   id: string,
   entity_id: string,
   platform: string,
@@ -121,35 +122,37 @@ export function fixtureHome(): HomeSpec {
       device(d.livingRoomPresence, "Living Room Presence", "living_room", "Aqara"),
     ],
     entities: [
-      entry("7c1d9e2f3a4b5c6d7e8f9a0b1c2d3e4f", "light.living_room_ceiling", "hue", {
+      registryEntry("7c1d9e2f3a4b5c6d7e8f9a0b1c2d3e4f", "light.living_room_ceiling", "hue", {
         device_id: d.livingRoomCeiling,
       }),
-      entry("e0000000000000000000000000000002", "light.kitchen_spots", "template", { area_id: "kitchen" }),
-      entry("e0000000000000000000000000000003", "light.hallway_nightlight", "mqtt", {
+      registryEntry("e0000000000000000000000000000002", "light.kitchen_spots", "template", {
+        area_id: "kitchen",
+      }),
+      registryEntry("e0000000000000000000000000000003", "light.hallway_nightlight", "mqtt", {
         area_id: "hallway",
         disabled_by: "user",
         original_name: "Hallway Nightlight",
       }),
-      entry("e0000000000000000000000000000004", "switch.coffee_machine", "shelly", {
+      registryEntry("e0000000000000000000000000000004", "switch.coffee_machine", "shelly", {
         device_id: d.coffeeMachinePlug,
       }),
-      entry("e0000000000000000000000000000005", "sensor.coffee_machine_power", "shelly", {
+      registryEntry("e0000000000000000000000000000005", "sensor.coffee_machine_power", "shelly", {
         device_id: d.coffeeMachinePlug,
       }),
-      entry("e0000000000000000000000000000006", "binary_sensor.hallway_motion", "zha", {
+      registryEntry("e0000000000000000000000000000006", "binary_sensor.hallway_motion", "zha", {
         device_id: d.hallwayMotion,
       }),
-      entry("e0000000000000000000000000000007", "sensor.hallway_motion_battery", "zha", {
+      registryEntry("e0000000000000000000000000000007", "sensor.hallway_motion_battery", "zha", {
         device_id: d.hallwayMotion,
         entity_category: "diagnostic",
       }),
-      entry("e0000000000000000000000000000008", "binary_sensor.living_room_occupancy", "zha", {
+      registryEntry("e0000000000000000000000000000008", "binary_sensor.living_room_occupancy", "zha", {
         device_id: d.livingRoomPresence,
       }),
-      entry("e0000000000000000000000000000009", "sensor.bedroom_temperature", "zha", {
+      registryEntry("e0000000000000000000000000000009", "sensor.bedroom_temperature", "zha", {
         device_id: d.bedroomClimate,
       }),
-      entry("e0000000000000000000000000000010", "sensor.bedroom_humidity", "zha", {
+      registryEntry("e0000000000000000000000000000010", "sensor.bedroom_humidity", "zha", {
         device_id: d.bedroomClimate,
       }),
     ],

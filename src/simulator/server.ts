@@ -9,6 +9,7 @@ import {
   ADMIN_USER_ID,
   fixtureHome,
   type HomeSpec,
+  registryEntry,
   type SimArea,
   type SimDevice,
   type SimEntityEntry,
@@ -443,18 +444,13 @@ export class SimulatedHomeAssistant {
     registry?: Partial<Omit<SimEntityEntry, "entity_id">> | false;
   }): void {
     if (spec.registry !== false) {
-      const entry: SimEntityEntry = {
-        id: ulid().toLowerCase().slice(0, 32).padEnd(32, "0"),
-        platform: "demo",
-        device_id: null,
-        area_id: null,
-        name: null,
-        original_name: null,
-        disabled_by: null,
-        entity_category: null,
-        ...spec.registry,
-        entity_id: spec.entity_id,
-      };
+      const { id, platform, ...extra } = spec.registry ?? {};
+      const entry = registryEntry(
+        id ?? ulid().toLowerCase().slice(0, 32).padEnd(32, "0"),
+        spec.entity_id,
+        platform ?? "demo",
+        extra,
+      );
       this.entries.set(spec.entity_id, entry);
       this.fireEvent("entity_registry_updated", { action: "create", entity_id: spec.entity_id });
     }

@@ -1,7 +1,7 @@
 import type { WebSocket } from "ws";
 import type { Config } from "../config/schema.js";
 import type { Delivery } from "../core/delivery/delivery.js";
-import { ResumeError } from "../core/delivery/errors.js";
+import { AckError, ResumeError } from "../core/delivery/errors.js";
 import type { SnapshotReason } from "../core/delivery/resume.js";
 import { ResumeController, type ResumedInfo, type ResumeTarget } from "../core/delivery/resume-controller.js";
 import type { BridgeEvent, JsonValue } from "../core/events.js";
@@ -182,8 +182,34 @@ export abstract class Connection implements HubClient, ResumeTarget {
     this.sendMessage("resume_status", { result: "replayed", ...info });
   }
 
+  /**
+   * Reports a delivery error (resume, acknowledgement) under its own code. A dialect whose error codes are
+   * coarser overrides this to carry the code elsewhere.
+   */
+  protected sendDeliveryError(code: string, message: string, details?: Record<string, unknown>): void {
+    this.sendError(code, message, details);
+  }
+
   sendResumeError(error: ResumeError): void {
-    this.sendError(error.code, error.message, error.details === undefined ? undefined : { ...error.details });
+    this.sendDeliveryError(
+      error.code,
+      error.message,
+      error.details === undefined ? undefined : { ...error.details },
+    );
+  }
+
+  /** Duplicate and late acknowledgements are harmless; an id never sent to this client is an error. */
+  protected acknowledge(messageId: string): void {
+    const identity = this.identity();
+    try {
+      if (identity === null) {
+        throw new AckError("UNKNOWN_MESSAGE_ID", "Authenticate before acknowledging");
+      }
+      this.ctx.delivery.acks.acknowledge(identity, messageId);
+    } catch (error) {
+      if (!(error instanceof AckError)) throw error;
+      this.sendDeliveryError(error.code, error.message, { message_id: messageId });
+    }
   }
 
   protected resumeFailed(error: unknown): void {

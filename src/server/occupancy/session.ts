@@ -1,7 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { WebSocket } from "ws";
 import type { Capability } from "../../config/schema.js";
-import { AckError, type ResumeError } from "../../core/delivery/errors.js";
 import { parseResumeMessage, parseResumeQuery, type SnapshotReason } from "../../core/delivery/resume.js";
 import { isAdminOnlyEvent } from "../../core/delivery/undeliverable.js";
 import { type BridgeEvent, EventKind, type JsonValue } from "../../core/events.js";
@@ -290,23 +289,6 @@ export class OccupancySession extends Connection {
     }
   }
 
-  /** Duplicate and late acknowledgements are harmless; an id never sent to this client is an error. */
-  private acknowledge(messageId: string): void {
-    const identity = this.identity();
-    try {
-      if (identity === null) {
-        throw new AckError("UNKNOWN_MESSAGE_ID", "Authenticate before acknowledging");
-      }
-      this.ctx.delivery.acks.acknowledge(identity, messageId);
-    } catch (error) {
-      if (!(error instanceof AckError)) throw error;
-      this.sendError(OccupancyErrorCode.Validation, error.message, {
-        reason: error.code,
-        message_id: messageId,
-      });
-    }
-  }
-
   sendSnapshot(reason: SnapshotReason, events: readonly BridgeEvent[], seq: number, epoch: string): void {
     const frames: Buffer[] = [];
     for (const event of events) {
@@ -328,9 +310,13 @@ export class OccupancySession extends Connection {
     });
   }
 
-  /** The seed's error codes are coarse; the resume's own code goes in `reason`, as for other errors. */
-  override sendResumeError(error: ResumeError): void {
-    this.sendError(OccupancyErrorCode.Validation, error.message, { reason: error.code, ...error.details });
+  /** The seed's error codes are coarse; a delivery error's own code goes in `reason`, as for other errors. */
+  protected override sendDeliveryError(
+    code: string,
+    message: string,
+    details?: Record<string, unknown>,
+  ): void {
+    this.sendError(OccupancyErrorCode.Validation, message, { reason: code, ...details });
   }
 
   private async login(command: Extract<OccupancyCommand, { type: "authentication" }>): Promise<void> {

@@ -1,5 +1,4 @@
 import type { WebSocket } from "ws";
-import { AckError } from "../../core/delivery/errors.js";
 import { parseResumeMessage, parseResumeQuery, type SnapshotReason } from "../../core/delivery/resume.js";
 import { isAdminOnlyEvent } from "../../core/delivery/undeliverable.js";
 import { type BridgeEvent, EventKind, type JsonValue } from "../../core/events.js";
@@ -160,20 +159,6 @@ export class PmaSession extends Connection {
       frames,
       { reason, seq, epoch },
     );
-  }
-
-  /** Duplicate and late acknowledgements are harmless; an id never sent to this client is an error. */
-  private acknowledge(messageId: string): void {
-    const identity = this.identity();
-    try {
-      if (identity === null) {
-        throw new AckError("UNKNOWN_MESSAGE_ID", "Authenticate before acknowledging");
-      }
-      this.ctx.delivery.acks.acknowledge(identity, messageId);
-    } catch (error) {
-      if (!(error instanceof AckError)) throw error;
-      this.sendError(error.code, error.message, { message_id: messageId });
-    }
   }
 
   protected isExempt(message: unknown): boolean {

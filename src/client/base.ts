@@ -15,6 +15,12 @@ interface ResumeMessage {
   readonly data: { readonly last_seq: number; readonly epoch: string | null };
 }
 
+/** A position in the bridge's stream: a `seq` and the epoch it was numbered in (null: unknown). */
+export interface Cursor {
+  readonly seq: number;
+  readonly epoch: string | null;
+}
+
 /** Errors the client raises, with a stable `code` (e.g. `AUTHENTICATION_FAILED`, `CLIENT_CLOSED`). */
 export class ClientError extends BridgeError {}
 
@@ -27,7 +33,7 @@ export interface BaseClientOptions {
    * Resume from here on the first connection too: a cursor the application kept from an earlier run, or
    * `{seq: 0, epoch: null}` for everything the bridge still has (a flagged snapshot when its history is gone).
    */
-  readonly resumeFrom?: { readonly seq: number; readonly epoch: string | null };
+  readonly resumeFrom?: Cursor;
   /** The WebSocket class; defaults to the global one (browsers, Node 22+). */
   readonly WebSocket?: WebSocketClass;
 }
@@ -84,7 +90,7 @@ export abstract class BaseClient<
   private fatal: ClientError | undefined;
   private readyWaiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
   /** The last event received and the epoch it belongs to: where a resume continues from. */
-  cursor: { readonly seq: number; readonly epoch: string | null } | null = null;
+  cursor: Cursor | null = null;
   /** The bridge's epoch on the current connection, from its greeting. */
   protected epoch: string | null = null;
 
@@ -155,16 +161,31 @@ export abstract class BaseClient<
   protected abstract onDisconnect(): void;
 
   /**
-   * Asks for everything missed since the cursor. Sent after the subscriptions are restored, so the bridge
-   * replays exactly what they match (or a flagged snapshot when its history no longer reaches back).
+   * Puts the cursor on the URL of the next connection (`?last_seq=&epoch=`), the strict-order form of resume:
+   * the bridge holds live messages back until the replay ran. Returns the cursor it put there, if any.
    */
-  protected resume(): void {
-    if (!this.resumeEnabled || this.cursor === null) return;
-    this.send({
-      type: "resume",
-      data: { last_seq: this.cursor.seq, epoch: this.cursor.epoch },
-    } satisfies ResumeMessage);
+  protected resumeOnUrl(url: URL): Cursor | null {
+    url.searchParams.delete("last_seq");
+    url.searchParams.delete("epoch");
+    const cursor = this.resumeEnabled ? this.cursor : null;
+    if (cursor === null) return null;
+    url.searchParams.set("last_seq", String(cursor.seq));
+    if (cursor.epoch !== null) url.searchParams.set("epoch", cursor.epoch);
+    return cursor;
   }
+
+  /**
+   * Sends `resume {last_seq, epoch}` from `from` (the cursor when omitted). Sent after the subscriptions are
+   * restored, so the bridge replays exactly what they match (or a flagged snapshot when its history no longer
+   * reaches back).
+   */
+  protected resume(from: Cursor | null = this.resumeEnabled ? this.cursor : null): void {
+    if (from === null) return;
+    this.send({ type: "resume", data: { last_seq: from.seq, epoch: from.epoch } } satisfies ResumeMessage);
+  }
+
+  /** The position a `snapshot` or `resume_status` reports (`last_seq`, `epoch`); null for other messages. */
+  protected abstract reportedPosition(message: M): Cursor | null;
 
   protected send(message: unknown): boolean {
     return this.socket.send(JSON.stringify(message));
@@ -193,6 +214,22 @@ export abstract class BaseClient<
     (this.emit as (event: K, ...args: LifecycleEvents<M>[K]) => void)(event, ...args);
   }
 
+  /**
+   * Moves the cursor past a message. An event moves it to its `seq`. A snapshot or `resume_status` moves it to
+   * the position it reports, which also takes the cursor out of an epoch the bridge no longer has; within one
+   * epoch it never moves back (a `resume` message answered after live messages reports an older position).
+   */
+  private advance(message: M): void {
+    const reported = this.reportedPosition(message);
+    if (reported === null) {
+      if (message.seq !== null) this.cursor = { seq: message.seq, epoch: this.epoch };
+      return;
+    }
+    const current = this.cursor;
+    if (current === null || current.epoch !== reported.epoch || current.seq < reported.seq)
+      this.cursor = reported;
+  }
+
   private settleWaiters(error: Error): void {
     for (const waiter of this.readyWaiters.splice(0)) waiter.reject(error);
   }
@@ -204,9 +241,10 @@ export abstract class BaseClient<
       this.emitLifecycle("invalid_frame", parsed.error, parsed.raw);
       return;
     }
+    for (const item of parsed.rejected ?? []) this.emitLifecycle("invalid_frame", item.error, item.raw);
     const message = parsed.message;
     this.handle(message);
-    if (message.seq !== null) this.cursor = { seq: message.seq, epoch: this.epoch };
+    this.advance(message);
     this.emitLifecycle("message", message);
     this.dispatch(message);
   }

@@ -3,7 +3,7 @@
  * `OccupancyClient` for the occupancy dialect (`/ws/predictions`, …). See docs/clients.md.
  */
 export type * from "../core/events.js";
-export { type BaseClientOptions, ClientError, type LifecycleEvents } from "./base.js";
+export { type BaseClientOptions, ClientError, type Cursor, type LifecycleEvents } from "./base.js";
 export * from "./occupancy-client.js";
 export * from "./occupancy-protocol.js";
 export * from "./pma-client.js";
@@ -15,4 +15,4 @@ export {
   type ReconnectOptions,
   type WebSocketClass,
 } from "./socket.js";
-export type { ParseResult } from "./validate.js";
+export type { ParseRejection, ParseResult } from "./validate.js";

@@ -1,4 +1,4 @@
-import { BaseClient, type BaseClientOptions, ClientError, ReplyQueue } from "./base.js";
+import { BaseClient, type BaseClientOptions, ClientError, type Cursor, ReplyQueue } from "./base.js";
 import {
   type ConnectionData,
   type OccupancyClientMessage,
@@ -43,6 +43,8 @@ export class OccupancyClient extends BaseClient<OccupancyMessage, OccupancyMessa
   private readonly replies = new ReplyQueue<SubscriptionStatusData>();
   private readonly extra = new Map<string, ExtraSubscription>();
   private authenticating = false;
+  /** Whether this connection resumes from its URL (the bridge replays right after authentication). */
+  private resumesOnUrl = false;
 
   constructor(private readonly options: OccupancyClientOptions) {
     super(options);
@@ -74,8 +76,22 @@ export class OccupancyClient extends BaseClient<OccupancyMessage, OccupancyMessa
     this.replies.rejectAll(new ClientError("CLIENT_CLOSED", "the client was closed"));
   }
 
+  /**
+   * Resumes on the URL, so the replay comes strictly before live messages, unless the client holds extra
+   * subscriptions: the bridge runs a URL resume right after authentication, when only the path's endpoint
+   * is subscribed, so their missed events would not be replayed. Then `resume` follows the restored
+   * subscriptions instead (live messages may come first; each has its `seq`).
+   */
   protected buildUrl(): string {
-    return this.options.url;
+    const url = new URL(this.options.url);
+    this.resumesOnUrl = this.extra.size === 0 && this.resumeOnUrl(url) !== null;
+    return url.toString();
+  }
+
+  protected reportedPosition(message: OccupancyMessage): Cursor | null {
+    return message.message_type === "snapshot" || message.message_type === "resume_status"
+      ? { seq: message.data.last_seq, epoch: message.data.epoch }
+      : null;
   }
 
   protected parse(raw: unknown): ParseResult<OccupancyMessage> {
@@ -176,7 +192,7 @@ export class OccupancyClient extends BaseClient<OccupancyMessage, OccupancyMessa
         () => undefined,
       );
     }
-    this.resume();
+    if (!this.resumesOnUrl) this.resume();
     this.markReady();
   }
 }

@@ -1,6 +1,13 @@
 import type { AlertData, DriftData, JsonValue } from "../core/events.js";
-import type { PredictionUpdateData, RateLimitWarningData } from "./pma-protocol.js";
-import { type FieldSpec, fieldProblem, isRecord, type ParseResult } from "./validate.js";
+import {
+  type PredictionUpdateData,
+  parseSnapshotData,
+  type RateLimitWarningData,
+  type ResumeStatusData,
+  SNAPSHOT_SPEC,
+  type SnapshotData,
+} from "./pma-protocol.js";
+import { type FieldSpec, fieldProblem, isRecord, type ParseRejection, type ParseResult } from "./validate.js";
 
 /**
  * The occupancy dialect (paths `/ws/predictions`, `/ws/system-status`, `/ws/alerts`, `/ws/room/{room_id}`),
@@ -70,6 +77,9 @@ export interface OccupancyDataByType {
   heartbeat: HeartbeatData;
   error: OccupancyErrorData;
   rate_limit_warning: RateLimitWarningData;
+  resume_status: ResumeStatusData;
+  /** Its events are the messages this connection's endpoints would have sent live (`room_state_update`, …). */
+  snapshot: SnapshotData<OccupancyMessage>;
 }
 
 export type OccupancyMessageType = keyof OccupancyDataByType;
@@ -129,6 +139,14 @@ const SPECS: { readonly [T in OccupancyMessageType]: FieldSpec } = {
   heartbeat: { server_time: "string" },
   error: { error: "string", error_code: "string" },
   rate_limit_warning: { message: "string", max_messages_per_minute: "number" },
+  resume_status: {
+    result: "string",
+    from_seq: "number",
+    last_seq: "number",
+    replayed: "number",
+    epoch: "string",
+  },
+  snapshot: SNAPSHOT_SPEC,
 };
 
 export function isOccupancyMessageType(type: string): type is OccupancyMessageType {
@@ -159,6 +177,14 @@ export function parseOccupancyMessage(raw: unknown): ParseResult<OccupancyMessag
     return { ok: false, error: "seq must be a number", raw };
   const problem = fieldProblem(data, SPECS[message_type]);
   if (problem !== undefined) return { ok: false, error: `${message_type}: ${problem}`, raw };
+  let payload: Record<string, unknown> | SnapshotData<OccupancyMessage> = data;
+  let rejected: readonly ParseRejection[] | undefined;
+  if (message_type === "snapshot") {
+    const snapshot = parseSnapshotData(data, parseOccupancyMessage);
+    if (!snapshot.ok) return { ok: false, error: snapshot.error, raw };
+    payload = snapshot.data;
+    rejected = snapshot.rejected;
+  }
   const message = {
     message_id,
     message_type,
@@ -166,8 +192,8 @@ export function parseOccupancyMessage(raw: unknown): ParseResult<OccupancyMessag
     endpoint: endpoint ?? null,
     room_id: room_id ?? null,
     requires_ack: requires_ack ?? false,
-    data,
+    data: payload,
     seq: seq ?? null,
   };
-  return { ok: true, message: message as OccupancyMessage };
+  return { ok: true, message: message as OccupancyMessage, ...(rejected === undefined ? {} : { rejected }) };
 }

@@ -1,4 +1,4 @@
-import { BaseClient, type BaseClientOptions, ClientError, ReplyQueue } from "./base.js";
+import { BaseClient, type BaseClientOptions, ClientError, type Cursor, ReplyQueue } from "./base.js";
 import {
   type EventFilters,
   type PmaClientMessage,
@@ -20,6 +20,20 @@ export interface PmaClientOptions extends BaseClientOptions {
   readonly clientId?: string;
   /** Application-level `ping` interval; a connection silent for two intervals is dropped and redialled. 0 disables. */
   readonly pingIntervalMs?: number;
+  /**
+   * Subscriptions to hold from the start: sent on the first connection before the resume from `resumeFrom`,
+   * so that its replay or snapshot covers them (subscribing after `connect()` is too late for that).
+   */
+  readonly subscriptions?: PmaSubscriptions;
+}
+
+/** What a client follows, as `PmaClientOptions.subscriptions` gives it. */
+export interface PmaSubscriptions {
+  readonly events?: readonly (PmaEventType | (string & {}))[];
+  /** Filters for `events`. */
+  readonly filters?: EventFilters;
+  readonly entities?: readonly string[];
+  readonly rooms?: readonly string[];
 }
 
 type PmaMessageEvents = { [T in PmaMessageType]: [message: PmaMessage<T>] };
@@ -47,10 +61,16 @@ export class PmaClient extends BaseClient<PmaMessage, PmaMessageEvents> {
   private pingTimer: ReturnType<typeof setInterval> | undefined;
   /** Whether this connection's subscriptions were sent already. */
   private restored = false;
+  /** The cursor this connection's URL resumes from; `resume` confirms it once the subscriptions are in place. */
+  private urlCursor: Cursor | null = null;
   private lastHeard = 0;
 
   constructor(private readonly options: PmaClientOptions) {
     super(options);
+    const initial = options.subscriptions ?? {};
+    for (const type of initial.events ?? []) this.events.set(type, initial.filters);
+    for (const id of initial.entities ?? []) this.entities.add(id);
+    for (const id of initial.rooms ?? []) this.rooms.add(id);
     this.socket.on("open", () => {
       this.restored = false;
       this.startPinging();
@@ -109,11 +129,18 @@ export class PmaClient extends BaseClient<PmaMessage, PmaMessageEvents> {
   protected buildUrl(): string {
     const url = new URL(this.options.url);
     if (this.options.clientId !== undefined) url.searchParams.set("client_id", this.options.clientId);
+    this.urlCursor = this.resumeOnUrl(url);
     return url.toString();
   }
 
   protected parse(raw: unknown): ParseResult<PmaMessage> {
     return parsePmaMessage(raw);
+  }
+
+  protected reportedPosition(message: PmaMessage): Cursor | null {
+    return message.type === "snapshot" || message.type === "resume_status"
+      ? { seq: message.data.last_seq, epoch: message.data.epoch }
+      : null;
   }
 
   protected handle(message: PmaMessage): void {
@@ -192,7 +219,9 @@ export class PmaClient extends BaseClient<PmaMessage, PmaMessageEvents> {
       restoring.push(this.request({ type: "subscribe_ha_rooms", data: { room_ids: [...this.rooms] } }));
     // A rejected restoration shows up as a `subscription_error` message too; ready does not wait on replies.
     for (const pending of restoring) pending.catch(() => undefined);
-    this.resume();
+    // The bridge holds live messages back from a connection with `?last_seq=` until this `resume` (with the
+    // URL's values, not a cursor that live messages may have moved since) says the subscriptions are in place.
+    this.resume(this.urlCursor);
     this.markReady();
   }
 

@@ -17,7 +17,14 @@ import type {
   SyncStatusData,
   SystemStatusData,
 } from "../core/events.js";
-import { type FieldSpec, fieldProblem, isRecord, type ParseResult } from "./validate.js";
+import {
+  type FieldSpec,
+  fieldProblem,
+  isRecord,
+  type ParseRejection,
+  type ParseResult,
+  parseItems,
+} from "./validate.js";
 
 /** The PMA dialect (path `/ws`): what the bridge sends and what a client may send. */
 
@@ -89,6 +96,35 @@ export interface PredictionUpdateData extends PredictionData {
   readonly time_until_human: string | null;
 }
 
+/** Why a resume was answered with the current state instead of the missed events. */
+export type SnapshotReason = "gap_too_old" | "epoch_changed";
+
+const SNAPSHOT_REASONS: ReadonlySet<string> = new Set<SnapshotReason>(["gap_too_old", "epoch_changed"]);
+
+/** The end of a replay after a resume (both dialects); live messages follow. */
+export interface ResumeStatusData {
+  readonly result: "replayed";
+  /** The `last_seq` the client resumed from. */
+  readonly from_seq: number;
+  /** The seq this connection is now current with: resume from here next time. */
+  readonly last_seq: number;
+  /** How many missed events were replayed (only those matching the subscriptions). */
+  readonly replayed: number;
+  readonly epoch: string;
+}
+
+/**
+ * The current state, sent once instead of a replay when the bridge no longer has the missed events. Replace
+ * what you know with `events`; live messages continue after `last_seq`.
+ */
+export interface SnapshotData<M> {
+  readonly reason: SnapshotReason;
+  readonly epoch: string;
+  readonly last_seq: number;
+  /** Each item exactly as its live message, all numbered `last_seq`, filtered by subscriptions and permissions. */
+  readonly events: readonly M[];
+}
+
 /** Every message the bridge sends on `/ws`, by `type`. */
 export interface PmaDataByType {
   welcome: WelcomeData;
@@ -117,6 +153,8 @@ export interface PmaDataByType {
   rate_limit_warning: RateLimitWarningData;
   pong: PongData;
   error: ErrorData;
+  resume_status: ResumeStatusData;
+  snapshot: SnapshotData<PmaMessage>;
 }
 
 export type PmaMessageType = keyof PmaDataByType;
@@ -179,6 +217,32 @@ export type PmaClientMessage =
   | { readonly type: "ping"; readonly data: { readonly timestamp: string } }
   | { readonly type: "resume"; readonly data: { readonly last_seq: number; readonly epoch: string | null } };
 
+/** A snapshot's own fields (both dialects); its `events` are checked one by one with the dialect's parser. */
+export const SNAPSHOT_SPEC: FieldSpec = {
+  reason: "string",
+  epoch: "string",
+  last_seq: "number",
+  events: "array",
+};
+
+/**
+ * Checks a snapshot's reason and parses its items. An item the parser rejects is left out and reported, so one
+ * unknown item (a newer bridge) does not cost the client the rest of the state.
+ */
+export function parseSnapshotData<M>(
+  data: Record<string, unknown>,
+  parse: (raw: unknown) => ParseResult<M>,
+): { ok: true; data: SnapshotData<M>; rejected: ParseRejection[] } | { ok: false; error: string } {
+  const problem = fieldProblem(data, SNAPSHOT_SPEC);
+  if (problem !== undefined) return { ok: false, error: `snapshot: ${problem}` };
+  const { reason, events } = data;
+  if (typeof reason !== "string" || !SNAPSHOT_REASONS.has(reason))
+    return { ok: false, error: `snapshot: unknown reason ${JSON.stringify(reason)}` };
+  const { items, rejected } = parseItems(events as unknown[], parse);
+  // `epoch` and `last_seq` were checked by the spec above.
+  return { ok: true, data: { ...(data as Omit<SnapshotData<M>, "events">), events: items }, rejected };
+}
+
 /** The fields each type's handlers rely on; the rest of the payload is passed through as the bridge sent it. */
 const SPECS: { readonly [T in PmaMessageType]: FieldSpec } = {
   welcome: { client_id: "string", server_time: "string" },
@@ -217,6 +281,14 @@ const SPECS: { readonly [T in PmaMessageType]: FieldSpec } = {
   rate_limit_warning: { message: "string", max_messages_per_minute: "number" },
   pong: {},
   error: { code: "string", message: "string" },
+  resume_status: {
+    result: "string",
+    from_seq: "number",
+    last_seq: "number",
+    replayed: "number",
+    epoch: "string",
+  },
+  snapshot: SNAPSHOT_SPEC,
 };
 
 export function isPmaMessageType(type: string): type is PmaMessageType {
@@ -236,5 +308,11 @@ export function parsePmaMessage(raw: unknown): ParseResult<PmaMessage> {
     return { ok: false, error: "seq must be a number", raw };
   const problem = fieldProblem(data, SPECS[type]);
   if (problem !== undefined) return { ok: false, error: `${type}: ${problem}`, raw };
+  if (type === "snapshot") {
+    const snapshot = parseSnapshotData(data, parsePmaMessage);
+    if (!snapshot.ok) return { ok: false, error: snapshot.error, raw };
+    const message: PmaMessage<"snapshot"> = { type, data: snapshot.data, timestamp, seq: seq ?? null };
+    return { ok: true, message, rejected: snapshot.rejected };
+  }
   return { ok: true, message: { type, data, timestamp, seq: seq ?? null } as PmaMessage };
 }

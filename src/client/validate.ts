@@ -37,9 +37,35 @@ export function fieldProblem(data: Record<string, unknown>, spec: FieldSpec): st
   return undefined;
 }
 
+/** A frame (or an item inside one) the parser refused, and why. */
+export interface ParseRejection {
+  readonly error: string;
+  readonly raw: unknown;
+}
+
 export type ParseResult<T> =
-  | { readonly ok: true; readonly message: T }
-  | { readonly ok: false; readonly error: string; readonly raw: unknown };
+  | {
+      readonly ok: true;
+      readonly message: T;
+      /** Items inside the message (a snapshot's events) that were refused and left out. */
+      readonly rejected?: readonly ParseRejection[];
+    }
+  | ({ readonly ok: false } & ParseRejection);
+
+/** Parses every item of a list with `parse`, keeping the valid ones and reporting the others. */
+export function parseItems<T>(
+  items: readonly unknown[],
+  parse: (raw: unknown) => ParseResult<T>,
+): { items: T[]; rejected: ParseRejection[] } {
+  const valid: T[] = [];
+  const rejected: ParseRejection[] = [];
+  for (const item of items) {
+    const parsed = parse(item);
+    if (parsed.ok) valid.push(parsed.message);
+    else rejected.push({ error: parsed.error, raw: parsed.raw });
+  }
+  return { items: valid, rejected };
+}
 
 /** Reads one text frame as JSON; a parse failure is a result, never an exception. */
 export function parseJson(text: string): { ok: true; value: unknown } | { ok: false; error: string } {

@@ -1,4 +1,4 @@
-import type { OccupancyMessage, PmaMessage } from "../client/index.js";
+import type { OccupancyMessage, PmaMessage, ResumeStatusData, SnapshotData } from "../client/index.js";
 
 /** One line per message for `pma-bridge watch`: time, type, and what a person wants to know about it. */
 
@@ -43,6 +43,17 @@ function line(
 ): string {
   const seqText = seq === null ? "" : style.dim(` #${seq}`);
   return `${style.dim(clock(timestamp))} ${style.color(type.padEnd(26), tone)} ${text}${seqText}`;
+}
+
+/** After a reconnect: what the bridge replayed, or why it sent the current state instead. */
+function resumeText(data: ResumeStatusData): string {
+  return `resumed after #${data.from_seq}: ${data.replayed} missed event${data.replayed === 1 ? "" : "s"} replayed, now at #${data.last_seq}`;
+}
+
+function snapshotText(data: SnapshotData<unknown>): string {
+  const why =
+    data.reason === "epoch_changed" ? "the bridge restarted without its history" : "history is gone";
+  return `current state (${data.events.length} item${data.events.length === 1 ? "" : "s"}) instead of a replay: ${why} (${data.reason})`;
 }
 
 const arrow = (from: string | null, to: string | null): string => `${from ?? "–"} → ${to ?? "–"}`;
@@ -126,6 +137,10 @@ export function formatPma(m: PmaMessage, style: Style): string {
       return at("reply", "pong");
     case "error":
       return at("error", `${m.data.code}: ${m.data.message}`);
+    case "resume_status":
+      return at("reply", resumeText(m.data));
+    case "snapshot":
+      return at("reply", snapshotText(m.data));
   }
 }
 
@@ -174,6 +189,10 @@ export function formatOccupancy(m: OccupancyMessage, style: Style): string {
       return at("error", `${m.data.error_code}: ${m.data.error}`);
     case "rate_limit_warning":
       return at("error", `${m.data.message} (${m.data.current_count}/${m.data.max_messages_per_minute})`);
+    case "resume_status":
+      return at("reply", resumeText(m.data));
+    case "snapshot":
+      return at("reply", snapshotText(m.data));
   }
 }
 

@@ -71,6 +71,7 @@ export async function runWatch(
     finish = resolve;
   });
   let finished = false;
+  /** Counts event messages (those with a `seq`) for `--max-messages`; a snapshot is state, not an event. */
   const counted = (seq: number | null): void => {
     if (seq === null) return;
     events += 1;
@@ -105,7 +106,7 @@ export async function runWatch(
     occupancy.on("message", (m) => {
       if (!print(options.json === true ? JSON.stringify(m) : formatOccupancy(m, style))) return;
       if (m.requires_ack) note(`acknowledged ${m.message_id}`);
-      counted(m.seq);
+      counted(m.message_type === "snapshot" ? null : m.seq);
     });
     occupancy.on("disconnected", onDisconnected);
     occupancy.on("ready", onReady);
@@ -115,7 +116,8 @@ export async function runWatch(
     // The pma dialect takes an API key in the same place as a token.
     const pma = new PmaClient({ url: `${base}/ws`, token: options.token ?? options.apiKey });
     pma.on("message", (m) => {
-      if (print(options.json === true ? JSON.stringify(m) : formatPma(m, style))) counted(m.seq);
+      if (print(options.json === true ? JSON.stringify(m) : formatPma(m, style)))
+        counted(m.type === "snapshot" ? null : m.seq);
     });
     pma.on("disconnected", onDisconnected);
     pma.on("ready", onReady);

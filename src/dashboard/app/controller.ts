@@ -100,11 +100,13 @@ export class DashboardController {
   private connect(): void {
     const url = new URL("ws", this.base);
     url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
-    // From seq 0: everything the bridge still has, or a flagged snapshot, so the rooms fill in at once.
+    // From seq 0: everything the bridge still has, or a flagged snapshot, so the rooms fill in at once. The
+    // subscriptions go with the first connection, before that resume, so that it covers what they match.
     const client = new PmaClient({
       url: url.toString(),
       ...(this.token === null ? {} : { token: this.token }),
       resumeFrom: { seq: 0, epoch: null },
+      subscriptions: { events: EVENT_TYPES },
     });
     this.client = client;
     this.link = "connecting";
@@ -124,13 +126,10 @@ export class DashboardController {
       this.link = info.reconnectInMs === null ? "refused" : "reconnecting";
       this.onChange();
     });
-    client
-      .connect()
-      .then(() => client.subscribeEvents(EVENT_TYPES))
-      .catch(() => {
-        if (client === this.client) this.link = "refused";
-        this.onChange();
-      });
+    client.connect().catch(() => {
+      if (client === this.client) this.link = "refused";
+      this.onChange();
+    });
   }
 
   private async poll(): Promise<void> {

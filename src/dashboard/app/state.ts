@@ -41,6 +41,19 @@ export interface TailEntry {
   readonly entityId: string | null;
 }
 
+/** A tail line before it is numbered and timed. */
+type TailInput = Omit<TailEntry, "id" | "at">;
+
+function entry(
+  type: string,
+  category: TailCategory,
+  summary: string,
+  roomId: string | null,
+  entityId: string | null,
+): TailInput {
+  return { type, category, summary, roomId, entityId };
+}
+
 export type TailCategory = "entities" | "rooms" | "automations" | "predictions" | "alerts" | "system";
 
 export const TAIL_CATEGORIES: readonly TailCategory[] = [
@@ -77,6 +90,39 @@ export class DashboardState {
 
   apply(message: PmaMessage): void {
     this.messageCount += 1;
+    const line = this.fold(message);
+    if (line !== null) this.log(line);
+  }
+
+  /**
+   * Replaces what the dashboard knows with a snapshot's current state: entities, rooms, predictions and
+   * statuses the snapshot does not name are gone. Its items are not events, so the tail gets one line.
+   */
+  private replace(snapshot: PmaMessage<"snapshot">): TailInput {
+    const previous = new Map(this.entities);
+    this.entities.clear();
+    this.rooms.clear();
+    this.predictions.clear();
+    this.adapters.clear();
+    this.systemStatus = null;
+    for (const item of snapshot.data.events) this.fold(item);
+    // Only what really changed while the dashboard was away is highlighted.
+    for (const [id, entity] of this.entities) {
+      const before = previous.get(id);
+      if (before === undefined || before.state === entity.state)
+        this.entities.set(id, { ...entity, changedAt: before?.changedAt ?? 0 });
+    }
+    return {
+      type: "snapshot",
+      category: "system",
+      summary: `current state: ${this.rooms.size} rooms, ${this.entities.size} entities (${snapshot.data.reason})`,
+      roomId: null,
+      entityId: null,
+    };
+  }
+
+  /** Folds one message into the state; returns the tail line it is worth, if any. */
+  private fold(message: PmaMessage): TailInput | null {
     switch (message.type) {
       case "pma_entity_state_changed": {
         const d = message.data;
@@ -91,14 +137,13 @@ export class DashboardState {
           roomId: d.room_id,
           changedAt: this.now(),
         });
-        this.log(
+        return entry(
           message.type,
           "entities",
           `${d.entity_id}: ${d.old_state ?? "–"} → ${d.new_state ?? "–"}`,
           d.room_id,
           d.entity_id,
         );
-        return;
       }
       case "pma_entity_added":
       case "pma_entity_updated":
@@ -106,113 +151,118 @@ export class DashboardState {
         if (message.type === "pma_entity_updated" && message.data.old_entity_id !== null) {
           this.entities.delete(message.data.old_entity_id);
         }
-        this.log(
+        return entry(
           message.type,
           "entities",
           `${message.data.entity.id} ${message.type === "pma_entity_added" ? "added" : "updated"}`,
           message.data.room_id,
           message.data.entity.id,
         );
-        return;
       case "pma_entity_removed":
         this.entities.delete(message.data.entity_id);
-        this.log(
+        return entry(
           message.type,
           "entities",
           `${message.data.entity_id} removed`,
           message.data.room_id,
           message.data.entity_id,
         );
-        return;
       case "pma_room_added":
       case "pma_room_updated":
         this.putRoom(message.data.room);
-        this.log(
+        return entry(
           message.type,
           "rooms",
           `room ${message.data.room.name} ${message.data.action}`,
           message.data.room.id,
           null,
         );
-        return;
       case "pma_room_removed":
         this.rooms.delete(message.data.room.id);
-        this.log(message.type, "rooms", `room ${message.data.room.name} removed`, message.data.room.id, null);
-        return;
+        return entry(
+          message.type,
+          "rooms",
+          `room ${message.data.room.name} removed`,
+          message.data.room.id,
+          null,
+        );
       case "pma_area_updated":
-        this.log(message.type, "rooms", `floor ${message.data.area.name} ${message.data.action}`, null, null);
-        return;
+        return entry(
+          message.type,
+          "rooms",
+          `floor ${message.data.area.name} ${message.data.action}`,
+          null,
+          null,
+        );
       case "pma_automation_triggered":
-        this.log(
+        return entry(
           message.type,
           "automations",
           `${message.data.rule_name} triggered (${message.data.trigger.value ?? message.data.trigger.type})`,
           null,
           message.data.rule_id,
         );
-        return;
       case "pma_scene_activated":
-        this.log(
+        return entry(
           message.type,
           "automations",
           `scene ${message.data.scene_name} activated`,
           null,
           message.data.scene_id,
         );
-        return;
       case "prediction_update": {
         const d = message.data;
         this.predictions.set(d.room_id, d);
-        this.log(
+        return entry(
           message.type,
           "predictions",
           `${d.room_name}: ${d.transition_type} at ${d.predicted_time.slice(11, 16)} (${Math.round(d.confidence_score * 100)}%)`,
           d.room_id,
           null,
         );
-        return;
       }
       case "alert":
-        this.log(
+        return entry(
           message.type,
           "alerts",
           `${message.data.severity}: ${message.data.message}`,
           message.data.room_id,
           null,
         );
-        return;
       case "drift":
-        this.log(message.type, "alerts", `drift: ${message.data.message}`, message.data.room_id, null);
-        return;
+        return entry(message.type, "alerts", `drift: ${message.data.message}`, message.data.room_id, null);
       case "system_status":
         this.systemStatus = message.data;
-        this.log(message.type, "system", `system ${message.data.status}`, null, null);
-        return;
+        return entry(message.type, "system", `system ${message.data.status}`, null, null);
       case "adapter_status":
         this.adapters.set(message.data.adapter_id, message.data);
-        this.log(message.type, "system", `${message.data.adapter_name}: ${message.data.status}`, null, null);
-        return;
+        return entry(
+          message.type,
+          "system",
+          `${message.data.adapter_name}: ${message.data.status}`,
+          null,
+          null,
+        );
       case "sync_status":
-        this.log(
+        return entry(
           message.type,
           "system",
           `${message.data.source} sync ${message.data.status}: ${message.data.message}`,
           null,
           null,
         );
-        return;
       case "connection_status":
-        this.log(
+        return entry(
           message.type,
           "system",
           `${message.data.source} ${message.data.status}: ${message.data.message}`,
           null,
           null,
         );
-        return;
       case "source_event":
-        this.log(message.type, "system", `${message.data.source} ${message.data.event_type}`, null, null);
-        return;
+        return entry(message.type, "system", `${message.data.source} ${message.data.event_type}`, null, null);
+      case "snapshot":
+        return this.replace(message);
       case "welcome":
       case "authentication_success":
       case "authentication_failure":
@@ -221,7 +271,8 @@ export class DashboardState {
       case "rate_limit_warning":
       case "pong":
       case "error":
-        return;
+      case "resume_status":
+        return null;
     }
   }
 
@@ -268,14 +319,8 @@ export class DashboardState {
     this.rooms.set(room.id, { id: room.id, name: room.name, floor: room.area });
   }
 
-  private log(
-    type: string,
-    category: TailCategory,
-    summary: string,
-    roomId: string | null,
-    entityId: string | null,
-  ): void {
-    this.tail.unshift({ id: this.nextTailId++, at: this.now(), type, category, summary, roomId, entityId });
+  private log(entry: TailInput): void {
+    this.tail.unshift({ id: this.nextTailId++, at: this.now(), ...entry });
     if (this.tail.length > TAIL_SIZE) this.tail.length = TAIL_SIZE;
   }
 }

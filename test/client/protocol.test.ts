@@ -111,6 +111,75 @@ describe("parseOccupancyMessage", () => {
   });
 });
 
+describe("snapshot messages", () => {
+  const state = {
+    type: "pma_entity_state_changed",
+    data: { entity_id: "light.kitchen", old_state: "on", new_state: "on", attributes: {} },
+    timestamp: "2026-01-01T00:00:00Z",
+    seq: 40,
+  };
+  const snapshot = (reason: string, events: unknown[]) => ({
+    type: "snapshot",
+    data: { reason, epoch: "e2", last_seq: 40, events },
+    timestamp: "2026-01-01T00:00:00Z",
+    seq: 40,
+  });
+
+  it("parses a PMA snapshot's items with the same parser, typed", () => {
+    const result = parsePmaMessage(snapshot("gap_too_old", [state]));
+    expect(result).toEqual({ ok: true, message: snapshot("gap_too_old", [state]), rejected: [] });
+  });
+
+  it("leaves out and reports an item it cannot read, keeping the rest of the state", () => {
+    const unknown = { type: "from_a_newer_bridge", data: {}, timestamp: "2026-01-01T00:00:00Z", seq: 40 };
+    const result = parsePmaMessage(snapshot("epoch_changed", [unknown, state]));
+    expect(result.ok && result.message.type === "snapshot" && result.message.data.events).toEqual([state]);
+    expect(result.ok && result.rejected).toEqual([
+      { error: 'unknown message type "from_a_newer_bridge"', raw: unknown },
+    ]);
+  });
+
+  it.each([
+    ["an unknown reason", snapshot("because", []), 'snapshot: unknown reason "because"'],
+    [
+      "events that are not a list",
+      {
+        ...snapshot("gap_too_old", []),
+        data: { reason: "gap_too_old", epoch: "e2", last_seq: 40, events: {} },
+      },
+      "snapshot: data.events must be array",
+    ],
+  ])("refuses a snapshot with %s", (_, frame, error) => {
+    expect(parsePmaMessage(frame)).toMatchObject({ ok: false, error });
+  });
+
+  it("parses an occupancy snapshot of room_state_update items and a resume_status", () => {
+    const envelope = (message_type: string, data: Record<string, unknown>, seq: number | null) => ({
+      message_id: "m1",
+      message_type,
+      timestamp: "2026-01-01T00:00:00Z",
+      endpoint: "/ws/room/kitchen",
+      room_id: "kitchen",
+      requires_ack: false,
+      data,
+      seq,
+    });
+    const item = envelope("room_state_update", { room_id: "kitchen", entity_id: "light.kitchen" }, 40);
+    const frame = envelope(
+      "snapshot",
+      { reason: "gap_too_old", epoch: "e2", last_seq: 40, events: [item] },
+      40,
+    );
+    expect(parseOccupancyMessage(frame)).toEqual({ ok: true, message: frame, rejected: [] });
+    const status = envelope(
+      "resume_status",
+      { result: "replayed", from_seq: 10, last_seq: 40, replayed: 3, epoch: "e2" },
+      null,
+    );
+    expect(parseOccupancyMessage(status)).toEqual({ ok: true, message: status });
+  });
+});
+
 describe("backoffDelay", () => {
   const options = { initialDelayMs: 500, maxDelayMs: 15_000, factor: 2, jitter: 0.25 };
 

@@ -57,6 +57,26 @@ function entityAdded(id: string, name: string, state: string, roomId: string | n
   });
 }
 
+const prediction = (transition: "occupied" | "vacant", roomId = "kitchen") =>
+  msg("prediction_update", {
+    room_id: roomId,
+    room_name: "Kitchen",
+    predictor_room_id: roomId,
+    predicted_time: "2026-03-01T18:10:00.000Z",
+    transition_type: transition,
+    raw_transition_type: `x_to_${transition}`,
+    confidence_score: 0.8,
+    current_state: null,
+    model_type: "ensemble",
+    model_version: "v1",
+    alternatives: [],
+    features_used: null,
+    prediction_made_at: null,
+    prediction_metadata: { certainty_level: null },
+    time_until_seconds: 600,
+    time_until_human: "10 minutes",
+  });
+
 const roomAdded = (id: string, name: string, floor: string) =>
   msg("pma_room_added", {
     room: { id, name, area: floor, entity_count: 0 },
@@ -150,25 +170,6 @@ describe("DashboardState", () => {
 
   it("keeps the latest prediction per room and the latest status per adapter", () => {
     const s = new DashboardState();
-    const prediction = (transition: "occupied" | "vacant") =>
-      msg("prediction_update", {
-        room_id: "kitchen",
-        room_name: "Kitchen",
-        predictor_room_id: "kitchen",
-        predicted_time: "2026-03-01T18:10:00.000Z",
-        transition_type: transition,
-        raw_transition_type: `x_to_${transition}`,
-        confidence_score: 0.8,
-        current_state: null,
-        model_type: "ensemble",
-        model_version: "v1",
-        alternatives: [],
-        features_used: null,
-        prediction_made_at: null,
-        prediction_metadata: { certainty_level: null },
-        time_until_seconds: 600,
-        time_until_human: "10 minutes",
-      });
     s.apply(prediction("occupied"));
     s.apply(prediction("vacant"));
     expect(s.predictions.get("kitchen")?.transition_type).toBe("vacant");
@@ -300,5 +301,49 @@ describe("entityState", () => {
 
   it("shows a missing state as a dash", () => {
     expect(entityState({ ...entity, state: null })).toBe("–");
+  });
+});
+
+describe("DashboardState with a snapshot", () => {
+  const snapshot = (events: PmaMessage[]) =>
+    msg("snapshot", { reason: "gap_too_old", epoch: "e2", last_seq: 90, events });
+
+  it("replaces entities, rooms, predictions and statuses with the snapshot's content", () => {
+    let now = 1_000;
+    const s = new DashboardState(() => now);
+    s.apply(roomAdded("attic", "Attic", "top"));
+    s.apply(stateChanged("light.attic", null, "on", "attic"));
+    s.apply(stateChanged("light.kitchen", null, "off", "kitchen"));
+    s.apply(prediction("occupied", "attic"));
+    now = 10_000;
+    s.apply(
+      snapshot([
+        roomAdded("kitchen", "Kitchen", "ground"),
+        roomAdded("bedroom", "Bedroom", "upstairs"),
+        stateChanged("light.kitchen", "on", "on", "kitchen", { friendly_name: "Kitchen light" }),
+        stateChanged("binary_sensor.bedroom_motion", "on", "on", "bedroom", { device_class: "motion" }),
+        prediction("vacant", "bedroom"),
+      ]),
+    );
+
+    const rooms = s.roomList();
+    expect(
+      rooms.map((r) => [r.room.name, r.entities.map((e) => e.id), r.occupied, r.prediction?.transition_type]),
+    ).toEqual([
+      ["Kitchen", ["light.kitchen"], null, undefined],
+      ["Bedroom", ["binary_sensor.bedroom_motion"], true, "vacant"],
+    ]);
+    expect([...s.predictions.keys()]).toEqual(["bedroom"]);
+    expect(s.entities.get("light.kitchen")).toMatchObject({
+      name: "Kitchen light",
+      state: "on",
+      changedAt: 10_000,
+    });
+    // Not a change: what the dashboard meets for the first time in a snapshot is not highlighted.
+    expect(s.entities.get("binary_sensor.bedroom_motion")?.changedAt).toBe(0);
+    // One tail line for the snapshot, none for its items.
+    expect(s.tail[0]).toMatchObject({ type: "snapshot", category: "system" });
+    expect(s.tail[0]?.summary).toContain("2 rooms, 2 entities (gap_too_old)");
+    expect(s.tail).toHaveLength(5);
   });
 });

@@ -110,3 +110,32 @@ describe("formatOccupancy", () => {
     expect(line).toContain("binary_sensor.kitchen_motion off → on [kitchen] #4");
   });
 });
+
+describe("resume lines", () => {
+  it("summarises a replay's end in one line", () => {
+    const data = { result: "replayed", from_seq: 120, last_seq: 1120, replayed: 1, epoch: "e1" };
+    expect(formatPma(pma({ type: "resume_status", data, timestamp: AT }), PLAIN)).toBe(
+      `18:04:05 ${"resume_status".padEnd(26)} resumed after #120: 1 missed event replayed, now at #1120`,
+    );
+  });
+
+  it("summarises a snapshot in one line, with its reason, in both dialects", () => {
+    const data = { reason: "epoch_changed", epoch: "e2", last_seq: 90, events: [] };
+    const text =
+      "current state (0 items) instead of a replay: the bridge restarted without its history (epoch_changed)";
+    expect(formatPma(pma({ type: "snapshot", data, timestamp: AT, seq: 90 }), PLAIN)).toBe(
+      `18:04:05 ${"snapshot".padEnd(26)} ${text} #90`,
+    );
+    const message = occupancy({
+      message_id: "m1",
+      message_type: "snapshot",
+      timestamp: AT,
+      endpoint: "/ws/alerts",
+      room_id: null,
+      requires_ack: false,
+      data,
+      seq: 90,
+    });
+    expect(formatOccupancy(message, PLAIN)).toBe(`18:04:05 ${"snapshot".padEnd(26)} ${text} #90`);
+  });
+});

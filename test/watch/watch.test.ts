@@ -5,6 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { silentLogger } from "../../src/core/logger.js";
 import { type Demo, startDemo } from "../../src/demo/index.js";
 import { runWatch } from "../../src/watch/index.js";
+import { stateChanged } from "../helpers/ws-events.js";
+import { FixtureHome } from "../helpers/ws-home.js";
+import { ADMIN_KEY, startTestServer, type TestServer } from "../helpers/ws-server.js";
 
 /** Collects what `watch` prints. */
 class Capture {
@@ -123,6 +126,10 @@ describe("runWatch against the demo", () => {
         .toBeGreaterThan(0);
       await demo.restartBridge();
       await expect.poll(() => out.text, { timeout: 30_000 }).toMatch(/-- reconnected; resuming after #\d+/);
+      // A graceful restart keeps the epoch and the history: the replay ends with a short line, not an error.
+      await expect
+        .poll(() => out.text, { timeout: 30_000 })
+        .toMatch(/resume_status +resumed after #\d+: \d+ missed events? replayed, now at #\d+/);
       const mark = out.lines.length;
       await expect
         .poll(() => out.lines.slice(mark).some((l) => / #\d+$/.test(l)), { timeout: 15_000 })
@@ -130,6 +137,7 @@ describe("runWatch against the demo", () => {
       stop.abort();
       expect(await running).toBe(0);
       expect(out.text).toMatch(/-- disconnected \(\d+\); reconnecting in/);
+      expect(out.text).not.toMatch(/ignored a frame/);
     },
     TEST_TIMEOUT,
   );
@@ -152,6 +160,45 @@ describe("runWatch against the demo", () => {
       const out = new Capture();
       expect(await runWatch({ url: demo.urls.pma, token: "not-a-valid-token", color: false }, out)).toBe(2);
       expect(out.text).toMatch(/watch: AUTH_FAILED: /);
+    },
+    TEST_TIMEOUT,
+  );
+});
+
+describe("runWatch when the bridge no longer has what it missed", () => {
+  let t: TestServer;
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it(
+    "prints one line for the snapshot and carries on with live events",
+    async () => {
+      t = await startTestServer({ home: new FixtureHome(), config: { server: { replay: { size: 20 } } } });
+      const out = new Capture();
+      const stop = new AbortController();
+      const running = runWatch(
+        { url: t.url(""), token: ADMIN_KEY, rooms: ["kitchen"], color: false },
+        out,
+        stop.signal,
+      );
+      await expect.poll(() => out.text, { timeout: 15_000 }).toMatch(/subscribed ha_rooms: kitchen/);
+      t.publish(stateChanged("light.kitchen", "on", { room: "kitchen" }));
+      await expect.poll(() => out.text, { timeout: 15_000 }).toMatch(/light\.kitchen off → on/);
+
+      for (const connection of t.server.clients()) connection.close(1012, "test drop");
+      for (let i = 0; i < 100; i += 1)
+        t.publish(stateChanged("light.kitchen", String(i), { room: "kitchen" }));
+      await expect
+        .poll(() => out.text, { timeout: 15_000 })
+        .toMatch(
+          /snapshot +current state \(\d+ items\) instead of a replay: history is gone \(gap_too_old\) #\d+/,
+        );
+      t.publish(stateChanged("light.kitchen", "live", { room: "kitchen" }));
+      await expect.poll(() => out.text, { timeout: 15_000 }).toMatch(/light\.kitchen off → live/);
+      stop.abort();
+      expect(await running).toBe(0);
+      expect(out.text).not.toMatch(/ignored a frame/);
     },
     TEST_TIMEOUT,
   );

@@ -118,8 +118,9 @@ export class OccupancyClient extends BaseClient<OccupancyMessage, OccupancyMessa
         this.restore();
         return;
       case "error":
-        if (this.authenticating) {
+        if (this.authenticating && message.data.error_code === "WEBSOCKET_AUTH_ERROR") {
           // A bad credential is answered with an `error` (as the seed system does), not an `authentication` reply.
+          // Other errors meanwhile (a refused `?last_seq=`, a rate limit) are not about the credential.
           this.authenticating = false;
           this.fail(
             new ClientError("AUTHENTICATION_FAILED", `${message.data.error_code}: ${message.data.error}`),

@@ -194,7 +194,54 @@ describe("OccupancyClient", () => {
     await expect(client.subscribe("/ws/room/kitchen")).rejects.toMatchObject({ code: "SUBSCRIPTION_ERROR" });
   });
 
-  it("restores extra endpoint subscriptions and resumes after a reconnect", async () => {
+  it("resumes on the URL when it holds no extra subscription, and sends no resume message", async () => {
+    client = new OccupancyClient({
+      url: peer.url("/ws/predictions"),
+      apiKey: "key-0123456789",
+      reconnect: FAST,
+    });
+    await client.connect();
+    const first = await peer.connection(1);
+    first.send(
+      envelope(
+        "prediction_update",
+        { room_id: "kitchen", predicted_time: NOW, transition_type: "occupied", confidence_score: 0.8 },
+        { seq: 7 },
+      ),
+    );
+    await expect.poll(() => client?.cursor).toEqual({ seq: 7, epoch: "e1" });
+    first.ws.terminate();
+    const second = await peer.connection(2);
+    expect(second.path).toBe("/ws/predictions?last_seq=7&epoch=e1");
+    // A later request shows what came before it: no `resume` after the authentication.
+    await client.subscribe("/ws/alerts");
+    expect(second.types()).toEqual(["authentication", "subscribe"]);
+  });
+
+  it("does not take an error about its resume cursor for a refused credential", async () => {
+    await peer.stop();
+    peer = await ScriptedPeer.start((c) => {
+      endpointLike(c);
+      c.send(
+        envelope("error", {
+          error: "last_seq must be a non-negative integer",
+          error_code: "WEBSOCKET_VALIDATION_ERROR",
+          reason: "RESUME_INVALID",
+          timestamp: NOW,
+        }),
+      );
+    });
+    client = new OccupancyClient({
+      url: peer.url("/ws/predictions"),
+      apiKey: "key-0123456789",
+      reconnect: false,
+      resumeFrom: { seq: 3, epoch: "e1" },
+    });
+    await client.connect();
+    expect(client.granted?.capabilities).toEqual(["predictions", "alerts"]);
+  });
+
+  it("restores extra endpoint subscriptions and resumes with a message after them (the URL form would run too early)", async () => {
     client = new OccupancyClient({
       url: peer.url("/ws/predictions"),
       apiKey: "key-0123456789",
@@ -214,6 +261,7 @@ describe("OccupancyClient", () => {
     await expect.poll(() => client?.cursor).toEqual({ seq: 12, epoch: "e1" });
     first.ws.terminate();
     const second = await peer.connection(2);
+    expect(second.path).toBe("/ws/predictions");
     expect((await second.next("resume")).data).toEqual({ last_seq: 12, epoch: "e1" });
     expect(second.types()).toEqual(["authentication", "subscribe", "resume"]);
     expect(second.received[1]?.data).toMatchObject({ endpoint: "/ws/room/kitchen", room_id: "kitchen" });

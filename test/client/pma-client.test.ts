@@ -144,6 +144,8 @@ describe("PmaClient", () => {
 
     first.ws.terminate();
     const second = await peer.connection(2);
+    // On the URL, so the bridge holds live messages until the replay ran; `resume` confirms the same cursor.
+    expect(second.path).toBe("/ws?last_seq=41&epoch=epoch-1");
     const resume = await second.next("resume");
     expect(resume.data).toEqual({ last_seq: 41, epoch: "epoch-1" });
     expect(disconnects).toHaveLength(1);
@@ -220,7 +222,9 @@ describe("PmaClient", () => {
       resumeFrom: { seq: 0, epoch: null },
     });
     await client.connect();
-    expect((await (await peer.connection(1)).next("resume")).data).toEqual({ last_seq: 0, epoch: null });
+    const connection = await peer.connection(1);
+    expect(connection.path).toBe("/ws?last_seq=0");
+    expect((await connection.next("resume")).data).toEqual({ last_seq: 0, epoch: null });
   });
 
   it("pings on its interval and redials a connection that stopped answering", async () => {

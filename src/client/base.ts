@@ -89,7 +89,10 @@ export abstract class BaseClient<
   private closed = false;
   private fatal: ClientError | undefined;
   private readyWaiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
-  /** The last event received and the epoch it belongs to: where a resume continues from. */
+  /**
+   * Where the next resume continues: the last event received and its epoch, or the position the last snapshot
+   * or `resume_status` reported.
+   */
   cursor: Cursor | null = null;
   /** The bridge's epoch on the current connection, from its greeting. */
   protected epoch: string | null = null;

@@ -3,6 +3,7 @@ import {
   type PredictionUpdateData,
   parseSnapshotData,
   type RateLimitWarningData,
+  RESUME_STATUS_SPEC,
   type ResumeStatusData,
   SNAPSHOT_SPEC,
   type SnapshotData,
@@ -139,13 +140,7 @@ const SPECS: { readonly [T in OccupancyMessageType]: FieldSpec } = {
   heartbeat: { server_time: "string" },
   error: { error: "string", error_code: "string" },
   rate_limit_warning: { message: "string", max_messages_per_minute: "number" },
-  resume_status: {
-    result: "string",
-    from_seq: "number",
-    last_seq: "number",
-    replayed: "number",
-    epoch: "string",
-  },
+  resume_status: RESUME_STATUS_SPEC,
   snapshot: SNAPSHOT_SPEC,
 };
 

@@ -217,6 +217,15 @@ export type PmaClientMessage =
   | { readonly type: "ping"; readonly data: { readonly timestamp: string } }
   | { readonly type: "resume"; readonly data: { readonly last_seq: number; readonly epoch: string | null } };
 
+/** The fields of `resume_status` (both dialects). */
+export const RESUME_STATUS_SPEC: FieldSpec = {
+  result: "string",
+  from_seq: "number",
+  last_seq: "number",
+  replayed: "number",
+  epoch: "string",
+};
+
 /** A snapshot's own fields (both dialects); its `events` are checked one by one with the dialect's parser. */
 export const SNAPSHOT_SPEC: FieldSpec = {
   reason: "string",
@@ -281,13 +290,7 @@ const SPECS: { readonly [T in PmaMessageType]: FieldSpec } = {
   rate_limit_warning: { message: "string", max_messages_per_minute: "number" },
   pong: {},
   error: { code: "string", message: "string" },
-  resume_status: {
-    result: "string",
-    from_seq: "number",
-    last_seq: "number",
-    replayed: "number",
-    epoch: "string",
-  },
+  resume_status: RESUME_STATUS_SPEC,
   snapshot: SNAPSHOT_SPEC,
 };
 

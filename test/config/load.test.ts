@@ -196,8 +196,8 @@ describe("loadConfig", () => {
   });
 
   it("refuses a data directory on a read-only file system", () => {
-    // /proc refuses new directories even to root, which ignores permission bits.
-    const issues = issuesOf(() => loadConfig({ env: {}, overrides: { data_dir: "/proc/pma-bridge-data" } }));
+    // /sys refuses new directories even to root, which ignores permission bits.
+    const issues = issuesOf(() => loadConfig({ env: {}, overrides: { data_dir: "/sys/pma-bridge-data" } }));
     expect(issues).toEqual([
       { path: "data_dir", message: expect.stringMatching(/not a writable directory/) },
     ]);

@@ -40,6 +40,13 @@ export interface RegistrySnapshot {
   readonly entities: readonly EntityRecord[];
 }
 
+interface DerivedIndex {
+  readonly rooms: ReadonlyMap<string, RoomInfo>;
+  readonly floors: ReadonlyMap<string, FloorInfo>;
+  /** Every entity (enabled or not) whose effective room is the key. */
+  readonly members: ReadonlyMap<string, string[]>;
+}
+
 interface StoredState {
   readonly state: HaStateObject;
   readonly source: EventSourceName;
@@ -66,6 +73,11 @@ export class HomeModel implements HomeDirectory, StateFeed {
   private deviceMap = new Map<string, DeviceRecord>();
   private entryMap = new Map<string, EntityRecord>();
   private readonly stateMap = new Map<string, StoredState>();
+  /**
+   * Rooms, floors and room membership derived from the maps above. Live state changes of known entities (the
+   * hot path) leave it valid; anything that adds, removes or re-homes an entity drops it.
+   */
+  private derivedIndex: DerivedIndex | undefined;
 
   constructor(private readonly now: () => Date = () => new Date()) {}
 
@@ -93,6 +105,10 @@ export class HomeModel implements HomeDirectory, StateFeed {
 
   roomOf(entityId: string): string | null {
     return this.view(entityId)?.room_id ?? null;
+  }
+
+  roomEntityIds(roomId: string): readonly string[] {
+    return this.derived().members.get(roomId) ?? [];
   }
 
   /** The current HA state object of an entity, as last applied. */
@@ -132,6 +148,7 @@ export class HomeModel implements HomeDirectory, StateFeed {
     const time = this.now().toISOString();
     const before = this.view(entityId);
     const roomsBefore = before === undefined || newState === null ? this.roomInfos() : undefined;
+    if (newState === null || !this.stateMap.has(entityId)) this.derivedIndex = undefined;
     if (newState === null) this.stateMap.delete(entityId);
     else this.stateMap.set(entityId, { state: newState, source });
     const after = this.view(entityId);
@@ -159,6 +176,7 @@ export class HomeModel implements HomeDirectory, StateFeed {
     const roomsBefore = this.roomInfos();
     const floorsBefore = this.floorInfos();
     const { registries } = input;
+    this.derivedIndex = undefined;
     if (registries?.floors) this.floorMap = new Map(registries.floors.map((f) => [f.floor_id, f]));
     if (registries?.areas) this.areaMap = new Map(registries.areas.map((a) => [a.area_id, a]));
     if (registries?.devices) this.deviceMap = new Map(registries.devices.map((d) => [d.id, d]));
@@ -188,6 +206,7 @@ export class HomeModel implements HomeDirectory, StateFeed {
     const before = this.view(oldEntityId);
     if (before === undefined || oldEntityId === newEntityId) return [];
     const time = this.now().toISOString();
+    this.derivedIndex = undefined;
     const entry = this.entryMap.get(oldEntityId);
     if (entry !== undefined) {
       this.entryMap.delete(oldEntityId);
@@ -270,16 +289,34 @@ export class HomeModel implements HomeDirectory, StateFeed {
     };
   }
 
-  /** Rooms with their entity counts (enabled entities whose effective room it is). */
-  private roomInfos(): Map<string, RoomInfo> {
+  private derived(): DerivedIndex {
+    this.derivedIndex ??= this.buildIndex();
+    return this.derivedIndex;
+  }
+
+  private roomInfos(): ReadonlyMap<string, RoomInfo> {
+    return this.derived().rooms;
+  }
+
+  private floorInfos(): ReadonlyMap<string, FloorInfo> {
+    return this.derived().floors;
+  }
+
+  /** Rooms with their entity counts (enabled entities whose effective room it is), floors, and room members. */
+  private buildIndex(): DerivedIndex {
     const counts = new Map<string, number>();
+    const members = new Map<string, string[]>();
     for (const id of this.entityIds()) {
       const entry = this.entryMap.get(id);
-      if (entry?.disabled_by != null) continue;
       const room = this.roomIdOf(entry);
-      if (room !== null) counts.set(room, (counts.get(room) ?? 0) + 1);
+      if (room === null) continue;
+      const list = members.get(room);
+      if (list === undefined) members.set(room, [id]);
+      else list.push(id);
+      if (entry?.disabled_by == null) counts.set(room, (counts.get(room) ?? 0) + 1);
     }
     const rooms = new Map<string, RoomInfo>();
+    const roomsByFloor = new Map<string, string[]>();
     for (const area of this.areaMap.values()) {
       rooms.set(area.area_id, {
         id: area.area_id,
@@ -287,23 +324,18 @@ export class HomeModel implements HomeDirectory, StateFeed {
         area: this.floorIdOf(area.area_id),
         entity_count: counts.get(area.area_id) ?? 0,
       });
+      if (area.floor_id !== null)
+        roomsByFloor.set(area.floor_id, [...(roomsByFloor.get(area.floor_id) ?? []), area.area_id]);
     }
-    return rooms;
-  }
-
-  private floorInfos(): Map<string, FloorInfo> {
     const floors = new Map<string, FloorInfo>();
     for (const floor of this.floorMap.values()) {
-      const roomIds = [...this.areaMap.values()]
-        .filter((a) => a.floor_id === floor.floor_id)
-        .map((a) => a.area_id);
       floors.set(floor.floor_id, {
         id: floor.floor_id,
         name: floor.name,
         level: floor.level,
-        room_ids: roomIds,
+        room_ids: roomsByFloor.get(floor.floor_id) ?? [],
       });
     }
-    return floors;
+    return { rooms, floors, members };
   }
 }

@@ -19,6 +19,8 @@ export interface HomeDirectory {
   entity(entityId: string): EntityInfo | undefined;
   /** Effective room of an entity: its own area, else its device's area, else null. */
   roomOf(entityId: string): string | null;
+  /** Ids of the entities whose effective room this is (indexed: no scan of the whole home). */
+  roomEntityIds(roomId: string): readonly string[];
 }
 
 /** A Home Assistant state object as `get_states`, `state_changed` and `mqtt_eventstream` carry it. */

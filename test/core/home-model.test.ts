@@ -90,6 +90,26 @@ describe("HomeModel", () => {
     ).toEqual(["light.ceiling", "light.night", "light.spots"]);
   });
 
+  it("lists each room's entities and keeps the list current as entities appear, move and go", () => {
+    const m = model();
+    expect(m.roomEntityIds("living_room")).toEqual(["light.ceiling", "light.night"]);
+    expect(m.roomEntityIds("kitchen")).toEqual(["light.spots"]);
+    expect(m.roomEntityIds("garage")).toEqual([]);
+    // A live change of a known entity keeps the index; the device moving rooms re-homes its entities.
+    m.applyStateChange(
+      "light.spots",
+      { entity_id: "light.spots", state: "off", attributes: {} },
+      "homeassistant",
+    );
+    m.resync({ registries: { devices: [{ id: "d1", name: "Ceiling", area_id: "kitchen" }] } });
+    expect(m.roomEntityIds("living_room")).toEqual([]);
+    expect(m.roomEntityIds("kitchen")).toEqual(["light.ceiling", "light.spots", "light.night"]);
+    expect(m.room("kitchen")?.entity_count).toBe(2);
+    m.applyStateChange("light.spots", null, "homeassistant");
+    m.resync({ registries: { entities: registries.entities.filter((e) => e.entity_id !== "light.spots") } });
+    expect(m.roomEntityIds("kitchen")).toEqual(["light.ceiling", "light.night"]);
+  });
+
   it("reports the first sync as additions of floors, rooms and entities, in that order", () => {
     const m = new HomeModel(() => new Date(NOW));
     const events = m.resync({ registries, states: [] });

@@ -52,4 +52,7 @@ export class FixtureHome implements HomeDirectory {
   roomOf(entityId: string): string | null {
     return this.roomByEntity.get(entityId) ?? null;
   }
+  roomEntityIds(roomId: string): readonly string[] {
+    return [...this.roomByEntity].filter(([, room]) => room === roomId).map(([id]) => id);
+  }
 }

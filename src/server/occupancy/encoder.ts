@@ -56,10 +56,12 @@ export function deriveOccupancy(
   change: EntityStateChangedData,
 ): { occupied: boolean | null; sensors: { entity_id: string; state: string | null }[] } {
   const sensors = new Map<string, string | null>();
-  for (const entity of home?.entities() ?? []) {
-    if (entity.type !== "binary_sensor" || !OCCUPANCY_CLASSES.has(entity.attributes.device_class ?? null))
-      continue;
-    if (home?.roomOf(entity.id) === roomId) sensors.set(entity.id, entity.state);
+  for (const id of home?.roomEntityIds(roomId) ?? []) {
+    if (!id.startsWith("binary_sensor.")) continue;
+    const entity = home?.entity(id);
+    if (entity !== undefined && OCCUPANCY_CLASSES.has(entity.attributes.device_class ?? null)) {
+      sensors.set(entity.id, entity.state);
+    }
   }
   if (
     change.entity_type === "binary_sensor" &&

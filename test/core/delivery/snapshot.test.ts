@@ -51,6 +51,9 @@ class FixedHome implements HomeDirectory {
   roomOf(entityId: string): string | null {
     return entityId === "light.kitchen" ? "kitchen" : null;
   }
+  roomEntityIds(roomId: string): readonly string[] {
+    return roomId === "kitchen" ? ["light.kitchen"] : [];
+  }
 }
 
 function prediction(seq: number, roomId: string, time: string): BridgeEvent {

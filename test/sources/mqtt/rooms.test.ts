@@ -1,23 +1,12 @@
 import { describe, expect, it } from "vitest";
 import type { RoomInfo } from "../../../src/core/events.js";
-import type { HomeDirectory } from "../../../src/core/home.js";
 import { RoomResolver, slugify } from "../../../src/sources/mqtt/rooms.js";
-
-function homeWith(rooms: RoomInfo[]): HomeDirectory {
-  return {
-    rooms: () => rooms,
-    room: (id) => rooms.find((room) => room.id === id),
-    floors: () => [],
-    entities: () => [],
-    entity: () => undefined,
-    roomOf: () => null,
-  };
-}
+import { homeWithRooms } from "../../helpers/home-directory.js";
 
 const room = (id: string, name: string): RoomInfo => ({ id, name, area: null, entity_count: 0 });
 
 describe("RoomResolver", () => {
-  const home = homeWith([
+  const home = homeWithRooms([
     room("living_room", "Living room"),
     room("bedroom", "Bedroom"),
     room("a1b2c3", "Kinder Zimmer"),
@@ -49,7 +38,7 @@ describe("RoomResolver", () => {
       ok: true,
       room: { roomId: "office", name: undefined },
     });
-    expect(new RoomResolver({}, homeWith([])).resolve("office").ok).toBe(true);
+    expect(new RoomResolver({}, homeWithRooms([])).resolve("office").ok).toBe(true);
   });
 });
 

@@ -1,11 +1,11 @@
 import { readFileSync } from "node:fs";
 import type { MqttClient } from "mqtt";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { EventKind, type RoomInfo } from "../../../src/core/events.js";
+import { EventKind } from "../../../src/core/events.js";
 import { HealthRegistry } from "../../../src/core/health.js";
-import type { HomeDirectory } from "../../../src/core/home.js";
 import { silentLogger } from "../../../src/core/logger.js";
 import { SelfAlerts } from "../../../src/core/self-alerts.js";
+import { homeWithRooms } from "../../helpers/home-directory.js";
 import { startBroker, type TestBroker } from "../../helpers/mosquitto.js";
 import {
   connectPeer,
@@ -18,17 +18,6 @@ import {
 
 const fixture = (name: string): string =>
   readFileSync(new URL(`../../fixtures/mqtt/${name}`, import.meta.url), "utf8");
-
-function homeWith(rooms: RoomInfo[]): HomeDirectory {
-  return {
-    rooms: () => rooms,
-    room: (id) => rooms.find((room) => room.id === id),
-    floors: () => [],
-    entities: () => [],
-    entity: () => undefined,
-    roomOf: () => null,
-  };
-}
 
 let broker: TestBroker;
 let peer: MqttClient;
@@ -90,7 +79,9 @@ describe("MqttSource ingestion", () => {
   it("reads the predictor's prediction payload into a prediction_update, field by field", async () => {
     const entry = await started(uniqueMqttConfig(broker.url), {
       roomMap: { bedroom: "master_bedroom" },
-      home: homeWith([{ id: "master_bedroom", name: "Master bedroom", area: "upstairs", entity_count: 3 }]),
+      home: homeWithRooms([
+        { id: "master_bedroom", name: "Master bedroom", area: "upstairs", entity_count: 3 },
+      ]),
     });
     await subscribed(entry);
     const prefix = entry.config.mqtt.topic_prefix;
@@ -130,7 +121,7 @@ describe("MqttSource ingestion", () => {
 
   it("ignores the legacy scalar topics, reserved room names and unknown rooms, and survives bad payloads", async () => {
     const entry = await started(uniqueMqttConfig(broker.url, { max_payload_bytes: 4096 }), {
-      home: homeWith([{ id: "office", name: "Office", area: null, entity_count: 0 }]),
+      home: homeWithRooms([{ id: "office", name: "Office", area: null, entity_count: 0 }]),
     });
     await subscribed(entry);
     const prefix = entry.config.mqtt.topic_prefix;

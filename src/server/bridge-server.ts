@@ -47,6 +47,10 @@ export interface AttachOptions {
 }
 
 export const HEALTH_COMPONENT = "websocket";
+
+function destroySocket(this: Duplex): void {
+  this.destroy();
+}
 /** How long a PMA connection with `?last_seq=` waits for its `resume` before the replay runs anyway. */
 export const RESUME_HOLD_MS = 10_000;
 
@@ -228,7 +232,9 @@ export class BridgeServer implements Service {
     url: URL,
     trustedPeer: string | undefined,
   ): void {
-    socket.on("error", () => socket.destroy());
+    // A module-level listener: a closure here would share this call's context with the upgrade callback
+    // below and keep the request and URL alive for as long as the socket lives.
+    socket.on("error", destroySocket);
     if (trustedPeer !== undefined && plainAddress(req.socket.remoteAddress) !== trustedPeer) {
       this.metrics.add("rejected_connections");
       socket.end("HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");

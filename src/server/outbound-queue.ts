@@ -53,6 +53,12 @@ export class OutboundQueue {
 
   push(message: OutboundMessage): void {
     if (this.closed) return;
+    // The common case, a client that keeps up: straight to the socket, nothing queued or searched.
+    if (this.items.length === 0 && this.sink.bufferedAmount < this.limits.softLimitBytes) {
+      this.write(message);
+      this.blockedSince = null;
+      return;
+    }
     if (this.items.length > 0 && message.conflationKey !== null) {
       const index = this.items.findIndex((m) => m.conflationKey === message.conflationKey);
       if (index >= 0) {
@@ -94,18 +100,24 @@ export class OutboundQueue {
       const message = this.items.shift();
       if (message === undefined) break;
       this.bytes -= message.frame.length;
-      this.counters.sent += 1;
-      this.counters.bytesSent += message.frame.length;
+      this.write(message);
       wrote = true;
-      // Each written frame gives the queue another chance to move: no timers, no polling.
-      this.sink.send(message, () => {
-        if (this.items.length > 0) this.flush();
-      });
     }
     // "Stuck" means no progress at all, not merely a queue that never empties under steady load.
     if (this.items.length === 0) this.blockedSince = null;
     else if (wrote) this.blockedSince = this.now();
     else this.blockedSince ??= this.now();
+  }
+
+  /** Each written frame gives the queue another chance to move: no timers, no polling. */
+  private readonly afterWrite = (): void => {
+    if (this.items.length > 0) this.flush();
+  };
+
+  private write(message: OutboundMessage): void {
+    this.counters.sent += 1;
+    this.counters.bytesSent += message.frame.length;
+    this.sink.send(message, this.afterWrite);
   }
 
   private enforceBounds(): void {

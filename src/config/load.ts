@@ -1,5 +1,5 @@
-import { accessSync, constants, mkdirSync, readFileSync } from "node:fs";
-import { extname } from "node:path";
+import { accessSync, constants, existsSync, mkdirSync, readFileSync } from "node:fs";
+import { dirname, extname, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { BridgeError, errorMessage } from "../core/errors.js";
@@ -142,12 +142,23 @@ function dropNulls(value: Record<string, unknown>): Record<string, unknown> {
 
 function probeDataDir(dir: string): string | undefined {
   try {
-    mkdirSync(dir, { recursive: true });
+    makeDirectories(resolve(dir));
     accessSync(dir, constants.R_OK | constants.W_OK);
     return undefined;
   } catch (error) {
     return `${dir} is not a writable directory: ${errorMessage(error)}`;
   }
+}
+
+/**
+ * `mkdir -p` one level at a time: Node's own recursive mkdir never returns on some pseudo file systems (it
+ * loops on a path under /proc), and a bad data_dir must give an error, not a hang.
+ */
+function makeDirectories(dir: string): void {
+  if (existsSync(dir)) return;
+  const parent = dirname(dir);
+  if (parent !== dir) makeDirectories(parent);
+  mkdirSync(dir);
 }
 
 function dedupe(issues: ConfigIssue[]): ConfigIssue[] {

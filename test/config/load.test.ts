@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -195,12 +195,21 @@ describe("loadConfig", () => {
     ]);
   });
 
-  it("refuses a data directory on a read-only file system", () => {
-    // /sys refuses new directories even to root, which ignores permission bits.
-    const issues = issuesOf(() => loadConfig({ env: {}, overrides: { data_dir: "/sys/pma-bridge-data" } }));
-    expect(issues).toEqual([
-      { path: "data_dir", message: expect.stringMatching(/not a writable directory/) },
-    ]);
+  it.each(["/sys/pma-bridge-data", "/proc/pma-bridge-data/sub"])(
+    "refuses a data directory on a pseudo file system (%s) with an error, not a hang",
+    (dataDir) => {
+      // These refuse new directories even to root, which ignores permission bits.
+      const issues = issuesOf(() => loadConfig({ env: {}, overrides: { data_dir: dataDir } }));
+      expect(issues).toEqual([
+        { path: "data_dir", message: expect.stringMatching(/not a writable directory/) },
+      ]);
+    },
+  );
+
+  it("creates a missing data directory with its parents", () => {
+    const dir = join(tempDir(), "a", "b", "c");
+    expect(loadConfig({ env: {}, overrides: { data_dir: dir } }).config.data_dir).toBe(dir);
+    expect(existsSync(dir)).toBe(true);
   });
 
   it("warns about unknown keys but still starts", () => {

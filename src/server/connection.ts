@@ -14,7 +14,7 @@ import { AuthError } from "./auth/authenticator.js";
 import type { FailedAuthLimiter } from "./auth/failed-auth.js";
 import type { Principal } from "./auth/principal.js";
 import type { ServerMetrics } from "./metrics.js";
-import { type OutboundMessage, OutboundQueue } from "./outbound-queue.js";
+import { type FrameSink, type OutboundMessage, OutboundQueue } from "./outbound-queue.js";
 import { type RateVerdict, TokenBucket } from "./rate-limit.js";
 import { sendShared } from "./wire.js";
 
@@ -78,13 +78,14 @@ export interface InboundErrorCodes {
  * What both dialects share: the socket, the outbound queue every send goes through, the inbound rate limit,
  * in-order handling of client messages, and the principal. Dialects add parsing, encoding and selection.
  */
-export abstract class Connection implements HubClient, ResumeTarget {
+export abstract class Connection implements HubClient, ResumeTarget, FrameSink {
   abstract readonly dialect: DialectName;
   abstract readonly encoder: EventEncoder;
   abstract readonly endpoint: string;
   protected abstract readonly errorCodes: InboundErrorCodes;
 
-  readonly connectedAt = new Date();
+  /** Epoch ms (a number, not a `Date` object per connection). */
+  readonly connectedAt = Date.now();
   lastSeen = Date.now();
   /** Cleared by the ping sweep, set again by the peer's pong. */
   alive = true;
@@ -105,28 +106,32 @@ export abstract class Connection implements HubClient, ResumeTarget {
     readonly remoteAddress: string,
   ) {
     const { queue, rate_limit } = ctx.config.server;
+    // The connection is the queue's sink itself and the count callback is the server's one shared
+    // function: no closures or sink objects per connection (see docs/performance.md, idle memory).
     this.queue = new OutboundQueue(
-      {
-        get bufferedAmount() {
-          return ws.bufferedAmount;
-        },
-        send: (message, done) => {
-          ctx.metrics.add("messages_out");
-          ctx.metrics.add("bytes_out", message.frame.length);
-          const written = (error?: Error | null): void => {
-            done(error ?? undefined);
-            // A paused replay continues once the queue has drained.
-            if (this.queue.depth === 0) this.resume.pump();
-          };
-          if (message.shared) sendShared(ws, message.frame, written);
-          else ws.send(message.frame, { binary: false }, written);
-        },
-      },
+      this,
       { maxMessages: queue.max_messages, maxBytes: queue.max_bytes, softLimitBytes: 256 * 1024 },
-      (what) => ctx.metrics.add(what),
+      ctx.metrics.countQueue,
     );
     this.bucket = new TokenBucket(rate_limit.messages_per_minute, rate_limit.warn_ratio);
     this.resume = new ResumeController(ctx.delivery, ctx.home, this);
+  }
+
+  /** FrameSink: what the socket still buffers. */
+  get bufferedAmount(): number {
+    return this.ws.bufferedAmount;
+  }
+
+  /** FrameSink: writes one frame, counted; a paused replay continues once the queue has drained. */
+  send(message: OutboundMessage, done: (error?: Error | null) => void): void {
+    this.ctx.metrics.add("messages_out");
+    this.ctx.metrics.add("bytes_out", message.frame.length);
+    const written = (error?: Error | null): void => {
+      done(error ?? undefined);
+      if (this.queue.depth === 0) this.resume.pump();
+    };
+    if (message.shared) sendShared(this.ws, message.frame, written);
+    else this.ws.send(message.frame, { binary: false }, written);
   }
 
   abstract matches(event: BridgeEvent): boolean;
@@ -392,7 +397,7 @@ export abstract class Connection implements HubClient, ResumeTarget {
       queue_depth: this.queue.depth,
       queued_bytes: this.queue.queuedBytes,
       pending_acks: this.pendingAcks(),
-      connected_since: this.connectedAt.toISOString(),
+      connected_since: new Date(this.connectedAt).toISOString(),
       messages_sent: this.queue.counters.sent,
       dropped: this.queue.counters.dropped,
       conflated: this.queue.counters.conflated,

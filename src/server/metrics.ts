@@ -83,6 +83,9 @@ export class ServerMetrics {
     this.counts[name] += by;
   }
 
+  /** The outbound queues' drop/conflate counter: one function shared by every connection's queue. */
+  readonly countQueue = (what: "dropped" | "conflated"): void => this.add(what);
+
   snapshot(): Readonly<Record<CounterName, number>> {
     return { ...this.counts };
   }

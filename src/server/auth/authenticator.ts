@@ -4,7 +4,7 @@ import { CAPABILITIES, type Capability, type Config } from "../../config/schema.
 import { BridgeError } from "../../core/errors.js";
 import type { Logger } from "../../core/logger.js";
 import { verifyToken } from "./jwt.js";
-import { isCapability, type Principal } from "./principal.js";
+import { capabilitySet, type Principal } from "./principal.js";
 import { loadOrCreateSecrets } from "./secrets.js";
 
 /** Why a credential was refused: `AUTH_FAILED` (unknown key, bad token) or `TOKEN_EXPIRED`. */
@@ -109,7 +109,7 @@ export class Authenticator {
       return {
         subject: claims.subject,
         kind: "token",
-        capabilities: new Set(claims.capabilities.filter(isCapability)),
+        capabilities: capabilitySet(claims.capabilities),
         rooms: claims.rooms.length === 0 ? null : new Set(claims.rooms),
       };
     } catch (error) {

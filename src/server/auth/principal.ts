@@ -29,6 +29,25 @@ export function isCapability(value: string): value is Capability {
   return (CAPABILITIES as readonly string[]).includes(value);
 }
 
+/** Capability sets by their list, shared by the principals that hold the same list (see `capabilitySet`). */
+const CAPABILITY_SETS = new Map<string, ReadonlySet<Capability>>();
+
+/**
+ * The capabilities among `names` (others dropped), as given. Principals with the same list share one
+ * read-only set: there are few distinct lists, while a set per token-authenticated connection is a `Set`
+ * (and its strings) per idle connection. Bounded: lists of known capabilities only.
+ */
+export function capabilitySet(names: readonly string[]): ReadonlySet<Capability> {
+  const capabilities = [...new Set(names.filter(isCapability))];
+  const key = capabilities.join(",");
+  let set = CAPABILITY_SETS.get(key);
+  if (set === undefined) {
+    set = new Set(capabilities);
+    CAPABILITY_SETS.set(key, set);
+  }
+  return set;
+}
+
 export function roomAllowed(principal: Principal, roomId: string | null): boolean {
   if (principal.rooms === null) return true;
   return roomId !== null && principal.rooms.has(roomId);

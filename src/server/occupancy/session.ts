@@ -5,10 +5,11 @@ import { parseResumeMessage, parseResumeQuery, type SnapshotReason } from "../..
 import { isAdminOnlyEvent } from "../../core/delivery/undeliverable.js";
 import { type BridgeEvent, EventKind, type JsonValue } from "../../core/events.js";
 import type { EncodedEvent } from "../../core/hub/encoded-event.js";
-import { eventRoom, kindKey, roomKey } from "../../core/hub/subscription-index.js";
+import { eventRoom, roomKey } from "../../core/hub/subscription-index.js";
 import { AuthError } from "../auth/authenticator.js";
 import { narrow, type Principal, roomAllowed } from "../auth/principal.js";
-import { Connection, type ConnectionContext } from "../connection.js";
+import { Connection, type ConnectionContext, type InboundErrorCodes } from "../connection.js";
+import { sharedKindKey } from "../index-keys.js";
 import { ProtocolError } from "../validation.js";
 import { type OccupancyEncoder, occupancyMessageId, occupancyMessageType } from "./encoder.js";
 import {
@@ -56,6 +57,12 @@ export const SUPPORTED_MESSAGE_TYPES = [
   "rate_limit_warning",
 ];
 
+const OCCUPANCY_ERROR_CODES: InboundErrorCodes = {
+  invalidFormat: OccupancyErrorCode.Validation,
+  rateLimited: OccupancyErrorCode.RateLimit,
+  internal: OccupancyErrorCode.Connection,
+};
+
 /**
  * A client of the occupancy dialect (`/ws/predictions`, `/ws/system-status`, `/ws/alerts`,
  * `/ws/room/{room_id}`): it must authenticate; its path's endpoint is then subscribed; capabilities gate
@@ -64,11 +71,7 @@ export const SUPPORTED_MESSAGE_TYPES = [
 export class OccupancySession extends Connection {
   readonly dialect = "occupancy";
   readonly endpoint: string;
-  protected readonly errorCodes = {
-    invalidFormat: OccupancyErrorCode.Validation,
-    rateLimited: OccupancyErrorCode.RateLimit,
-    internal: OccupancyErrorCode.Connection,
-  };
+  protected readonly errorCodes = OCCUPANCY_ERROR_CODES;
   private readonly subs = new Map<string, Endpoint>();
   private lastViews: { event: BridgeEvent | null; views: string[] } = { event: null, views: [] };
 
@@ -186,7 +189,7 @@ export class OccupancySession extends Connection {
     if (this.principal === null) return;
     this.sendMessage("heartbeat", {
       server_time: new Date().toISOString(),
-      connection_uptime: (Date.now() - this.connectedAt.getTime()) / 1000,
+      connection_uptime: (Date.now() - this.connectedAt) / 1000,
     });
   }
 
@@ -199,13 +202,13 @@ export class OccupancySession extends Connection {
     for (const endpoint of this.subs.values()) {
       switch (endpoint.kind) {
         case "predictions":
-          keys.push(kindKey(EventKind.PredictionUpdate));
+          keys.push(sharedKindKey(EventKind.PredictionUpdate));
           break;
         case "system-status":
-          keys.push(kindKey(EventKind.SystemStatus));
+          keys.push(sharedKindKey(EventKind.SystemStatus));
           break;
         case "alerts":
-          keys.push(kindKey(EventKind.Alert), kindKey(EventKind.Drift));
+          keys.push(sharedKindKey(EventKind.Alert), sharedKindKey(EventKind.Drift));
           break;
         case "room":
           keys.push(roomKey(endpoint.room ?? ""));

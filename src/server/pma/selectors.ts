@@ -1,5 +1,6 @@
 import { type BridgeEvent, EventKind } from "../../core/events.js";
-import { entityKey, eventRoom, kindKey, roomKey, typeKey } from "../../core/hub/subscription-index.js";
+import { entityKey, eventRoom, roomKey } from "../../core/hub/subscription-index.js";
+import { sharedKindKey, typeKeyIn, typeKeyTable } from "../index-keys.js";
 import type { EventFilters } from "./protocol.js";
 
 /** Bridge kinds a client may name in `event_types` (matched against the event's kind). */
@@ -39,6 +40,9 @@ for (const [kind, haType] of Object.entries(HA_TYPE_OF_KIND)) {
   KINDS_BY_HA_TYPE.set(haType, [...(KINDS_BY_HA_TYPE.get(haType) ?? []), kind as EventKind]);
 }
 
+/** Index keys of the HA event types the bridge knows, shared by every client subscribed to them. */
+const KNOWN_TYPE_KEYS = typeKeyTable(KINDS_BY_HA_TYPE.keys());
+
 export function canonicalEventType(name: string): string {
   return ALIASES[name] ?? name;
 }
@@ -58,9 +62,13 @@ export function domainOf(event: BridgeEvent): string | undefined {
 }
 
 interface EventSelector {
-  readonly types: Set<string>;
+  /** Canonical names, no duplicates; an array because a selector holds a few names (cheaper than a `Set`). */
+  readonly types: string[];
   readonly filters: EventFilters | null;
 }
+
+/** The id selectors a client may hold; each set exists only once something was added to it. */
+export type IdSelection = "entities" | "rooms" | "legacyRooms";
 
 function passes(filter: readonly string[] | undefined, value: string | null | undefined): boolean {
   // An event that lacks the filtered field passes on its type alone (e.g. a room-less event and a room filter).
@@ -68,7 +76,7 @@ function passes(filter: readonly string[] | undefined, value: string | null | un
 }
 
 function selectorMatches(selector: EventSelector, event: BridgeEvent, types: readonly string[]): boolean {
-  if (!types.some((type) => selector.types.has(type))) return false;
+  if (!types.some((type) => selector.types.includes(type))) return false;
   const f = selector.filters;
   if (f === null) return true;
   const domain = domainOf(event);
@@ -83,61 +91,91 @@ function selectorMatches(selector: EventSelector, event: BridgeEvent, types: rea
 
 /**
  * A PMA client's selectors. A message is delivered when ANY selector matches (union): an event-type selector
- * (with its optional filters), an entity id, a room id, or a legacy integer room.
+ * (with its optional filters), an entity id, a room id, or a legacy integer room. Most clients use one kind
+ * of selector, so the others are allocated on first use (idle memory per connection).
  */
 export class PmaSubscriptions {
-  private readonly eventSelectors: EventSelector[] = [];
-  readonly entities = new Set<string>();
-  readonly rooms = new Set<string>();
-  readonly legacyRooms = new Set<string>();
+  private eventSelectors: EventSelector[] | undefined;
+  private entities: Set<string> | undefined;
+  private rooms: Set<string> | undefined;
+  private legacyRooms: Set<string> | undefined;
 
   /** Adds one selector; returns the canonical type names it holds. */
   addEventTypes(types: readonly string[], filters: EventFilters | null): string[] {
     const canonical = [...new Set(types.map(canonicalEventType))];
-    this.eventSelectors.push({ types: new Set(canonical), filters });
+    this.eventSelectors ??= [];
+    this.eventSelectors.push({ types: [...canonical], filters });
     return canonical;
   }
 
   /** Removes the types from every selector; returns those that were subscribed. */
   removeEventTypes(types: readonly string[]): string[] {
+    const selectors = this.eventSelectors;
+    if (selectors === undefined) return [];
     const removed = new Set<string>();
     for (const type of types.map(canonicalEventType)) {
-      for (const selector of this.eventSelectors) if (selector.types.delete(type)) removed.add(type);
+      for (const selector of selectors) {
+        const index = selector.types.indexOf(type);
+        if (index < 0) continue;
+        selector.types.splice(index, 1);
+        removed.add(type);
+      }
     }
-    for (let i = this.eventSelectors.length - 1; i >= 0; i--) {
-      if (this.eventSelectors[i]?.types.size === 0) this.eventSelectors.splice(i, 1);
+    for (let i = selectors.length - 1; i >= 0; i--) {
+      if (selectors[i]?.types.length === 0) selectors.splice(i, 1);
     }
+    if (selectors.length === 0) this.eventSelectors = undefined;
     return [...removed];
+  }
+
+  /** Adds ids to one selection; returns those not already in it (in the order given). */
+  addIds(selection: IdSelection, ids: readonly string[]): string[] {
+    const set = this[selection] ?? new Set<string>();
+    this[selection] = set;
+    const added = ids.filter((id) => !set.has(id));
+    for (const id of added) set.add(id);
+    return added;
+  }
+
+  /** Removes ids from one selection; returns those that were in it. */
+  removeIds(selection: IdSelection, ids: readonly string[]): string[] {
+    const set = this[selection];
+    if (set === undefined) return [];
+    const removed = ids.filter((id) => set.delete(id));
+    if (set.size === 0) this[selection] = undefined;
+    return removed;
   }
 
   /** Every subscribed item, counted once per selector entry. */
   total(): number {
-    let total = this.entities.size + this.rooms.size + this.legacyRooms.size;
-    for (const selector of this.eventSelectors) total += selector.types.size;
+    let total = (this.entities?.size ?? 0) + (this.rooms?.size ?? 0) + (this.legacyRooms?.size ?? 0);
+    for (const selector of this.eventSelectors ?? []) total += selector.types.length;
     return total;
   }
 
   matches(event: BridgeEvent): boolean {
-    if (event.entity_id !== undefined && this.entities.has(event.entity_id)) return true;
+    if (event.entity_id !== undefined && this.entities?.has(event.entity_id) === true) return true;
     const room = eventRoom(event);
-    if (room !== null && (this.rooms.has(room) || this.legacyRooms.has(room))) return true;
-    if (this.eventSelectors.length === 0) return false;
+    if (room !== null && (this.rooms?.has(room) === true || this.legacyRooms?.has(room) === true))
+      return true;
+    const selectors = this.eventSelectors;
+    if (selectors === undefined) return false;
     const types = eventTypesOf(event);
-    return this.eventSelectors.some((selector) => selectorMatches(selector, event, types));
+    return selectors.some((selector) => selectorMatches(selector, event, types));
   }
 
   /** The hub index keys under which every event this client may match can be found. */
   indexKeys(): string[] {
     const keys: string[] = [];
-    for (const id of this.entities) keys.push(entityKey(id));
-    for (const id of this.rooms) keys.push(roomKey(id));
-    for (const id of this.legacyRooms) keys.push(roomKey(id));
-    for (const selector of this.eventSelectors) {
+    for (const id of this.entities ?? []) keys.push(entityKey(id));
+    for (const id of this.rooms ?? []) keys.push(roomKey(id));
+    for (const id of this.legacyRooms ?? []) keys.push(roomKey(id));
+    for (const selector of this.eventSelectors ?? []) {
       for (const type of selector.types) {
-        if (BRIDGE_EVENT_TYPES.has(type)) keys.push(kindKey(type));
+        if (BRIDGE_EVENT_TYPES.has(type)) keys.push(sharedKindKey(type));
         else {
-          keys.push(typeKey(type));
-          for (const kind of KINDS_BY_HA_TYPE.get(type) ?? []) keys.push(kindKey(kind));
+          keys.push(typeKeyIn(KNOWN_TYPE_KEYS, type));
+          for (const kind of KINDS_BY_HA_TYPE.get(type) ?? []) keys.push(sharedKindKey(kind));
         }
       }
     }
@@ -146,10 +184,10 @@ export class PmaSubscriptions {
 
   describe(): { event_types: string[]; entity_ids: string[]; room_ids: string[]; legacy_rooms: string[] } {
     return {
-      event_types: [...new Set(this.eventSelectors.flatMap((s) => [...s.types]))],
-      entity_ids: [...this.entities],
-      room_ids: [...this.rooms],
-      legacy_rooms: [...this.legacyRooms],
+      event_types: [...new Set((this.eventSelectors ?? []).flatMap((s) => s.types))],
+      entity_ids: [...(this.entities ?? [])],
+      room_ids: [...(this.rooms ?? [])],
+      legacy_rooms: [...(this.legacyRooms ?? [])],
     };
   }
 }

@@ -3,10 +3,11 @@ import { parseResumeMessage, parseResumeQuery, type SnapshotReason } from "../..
 import { isAdminOnlyEvent } from "../../core/delivery/undeliverable.js";
 import { type BridgeEvent, EventKind, type JsonValue } from "../../core/events.js";
 import type { EncodedEvent } from "../../core/hub/encoded-event.js";
-import { eventRoom, kindKey } from "../../core/hub/subscription-index.js";
+import { eventRoom } from "../../core/hub/subscription-index.js";
 import { AuthError } from "../auth/authenticator.js";
 import { ANONYMOUS, type Principal, roomAllowed, SENSITIVE_DOMAINS } from "../auth/principal.js";
-import { CLIENT_ID, Connection, type ConnectionContext } from "../connection.js";
+import { CLIENT_ID, Connection, type ConnectionContext, type InboundErrorCodes } from "../connection.js";
+import { sharedKindKey } from "../index-keys.js";
 import { type PmaEncoder, pmaMessageId } from "./encoder.js";
 import {
   isExemptPmaMessage,
@@ -67,15 +68,17 @@ const SUBSCRIPTION_TYPE: Record<SubscriptionCommandType, string> = {
   unsubscribe_room: "room",
 };
 
+const PMA_ERROR_CODES: InboundErrorCodes = {
+  invalidFormat: "INVALID_MESSAGE_FORMAT",
+  rateLimited: "RATE_LIMITED",
+  internal: "INTERNAL_ERROR",
+};
+
 /** A client of the PMA dialect (`/ws`): envelope `{type, data, timestamp, seq}`. */
 export class PmaSession extends Connection {
   readonly dialect = "pma";
   readonly endpoint = "/ws";
-  protected readonly errorCodes = {
-    invalidFormat: "INVALID_MESSAGE_FORMAT",
-    rateLimited: "RATE_LIMITED",
-    internal: "INTERNAL_ERROR",
-  };
+  protected readonly errorCodes = PMA_ERROR_CODES;
   private readonly subs = new PmaSubscriptions();
 
   constructor(
@@ -168,7 +171,7 @@ export class PmaSession extends Connection {
   protected indexKeys(): string[] {
     const keys = this.subs.indexKeys();
     if (this.principal !== null && this.principal.kind !== "anonymous") {
-      for (const kind of SYSTEM_KINDS) keys.push(kindKey(kind));
+      for (const kind of SYSTEM_KINDS) keys.push(sharedKindKey(kind));
     }
     return keys;
   }
@@ -273,27 +276,26 @@ export class PmaSession extends Connection {
         items = this.subs.removeEventTypes(command.eventTypes);
         break;
       case "subscribe_ha_entities":
-        items = command.entityIds.filter((id) => !this.subs.entities.has(id));
-        for (const id of items) this.subs.entities.add(id);
+        items = this.subs.addIds("entities", command.entityIds);
         break;
       case "unsubscribe_ha_entities":
-        items = command.entityIds.filter((id) => this.subs.entities.delete(id));
+        items = this.subs.removeIds("entities", command.entityIds);
         break;
       case "subscribe_ha_rooms":
         if (!this.roomsGranted(command.type, command.roomIds)) return;
-        items = command.roomIds.filter((id) => !this.subs.rooms.has(id));
-        for (const id of items) this.subs.rooms.add(id);
+        items = this.subs.addIds("rooms", command.roomIds);
         break;
       case "unsubscribe_ha_rooms":
-        items = command.roomIds.filter((id) => this.subs.rooms.delete(id));
+        items = this.subs.removeIds("rooms", command.roomIds);
         break;
       case "subscribe_room":
         if (!this.roomsGranted(command.type, [command.roomId])) return;
+        // Reported even when already subscribed (as before: a legacy room is one item, not a list).
         items = [command.roomId];
-        this.subs.legacyRooms.add(command.roomId);
+        this.subs.addIds("legacyRooms", items);
         break;
       case "unsubscribe_room":
-        items = this.subs.legacyRooms.delete(command.roomId) ? [command.roomId] : [];
+        items = this.subs.removeIds("legacyRooms", [command.roomId]);
         break;
     }
     this.reindex();

@@ -47,6 +47,20 @@ interface DerivedIndex {
   readonly members: ReadonlyMap<string, string[]>;
 }
 
+/** An entity's registry-derived facets (the parts of its view no state change can alter). */
+interface Placement {
+  readonly registered: boolean;
+  readonly type: string;
+  /** The registry's own name override. */
+  readonly registry_name: string | null;
+  /** The name when neither the registry override nor `friendly_name` gives one. */
+  readonly fallback_name: string;
+  readonly device_id: string | null;
+  readonly disabled: boolean;
+  readonly room_id: string | null;
+  readonly area_id: string | null;
+}
+
 interface StoredState {
   readonly state: HaStateObject;
   readonly source: EventSourceName;
@@ -78,6 +92,15 @@ export class HomeModel implements HomeDirectory, StateFeed {
    * hot path) leave it valid; anything that adds, removes or re-homes an entity drops it.
    */
   private derivedIndex: DerivedIndex | undefined;
+  /**
+   * Each entity's view and its registry part, built when first asked for. A view depends on the registries
+   * and the entity's own state only, so a state change rebuilds just that entity's view from its cached
+   * placement; any registry change drops both caches.
+   */
+  private readonly views = new Map<string, EntityView>();
+  private readonly placements = new Map<string, Placement>();
+  private stampMs = Number.NaN;
+  private stamp = "";
 
   constructor(private readonly now: () => Date = () => new Date()) {}
 
@@ -145,12 +168,13 @@ export class HomeModel implements HomeDirectory, StateFeed {
     newState: HaStateObject | null,
     source: EventSourceName,
   ): NewBridgeEvent[] {
-    const time = this.now().toISOString();
+    const time = this.timestamp();
     const before = this.view(entityId);
     const roomsBefore = before === undefined || newState === null ? this.roomInfos() : undefined;
     if (newState === null || !this.stateMap.has(entityId)) this.derivedIndex = undefined;
     if (newState === null) this.stateMap.delete(entityId);
     else this.stateMap.set(entityId, { state: newState, source });
+    this.views.delete(entityId);
     const after = this.view(entityId);
     const events = entityEvents(before, after, time);
     // Only an entity appearing or disappearing changes a room's entity count.
@@ -171,12 +195,12 @@ export class HomeModel implements HomeDirectory, StateFeed {
     readonly states?: readonly HaStateObject[];
     readonly source?: EventSourceName;
   }): NewBridgeEvent[] {
-    const time = this.now().toISOString();
+    const time = this.timestamp();
     const viewsBefore = this.allViews();
     const roomsBefore = this.roomInfos();
     const floorsBefore = this.floorInfos();
     const { registries } = input;
-    this.derivedIndex = undefined;
+    this.registriesChanged();
     if (registries?.floors) this.floorMap = new Map(registries.floors.map((f) => [f.floor_id, f]));
     if (registries?.areas) this.areaMap = new Map(registries.areas.map((a) => [a.area_id, a]));
     if (registries?.devices) this.deviceMap = new Map(registries.devices.map((d) => [d.id, d]));
@@ -205,8 +229,8 @@ export class HomeModel implements HomeDirectory, StateFeed {
   renameEntity(oldEntityId: string, newEntityId: string): NewBridgeEvent[] {
     const before = this.view(oldEntityId);
     if (before === undefined || oldEntityId === newEntityId) return [];
-    const time = this.now().toISOString();
-    this.derivedIndex = undefined;
+    const time = this.timestamp();
+    this.registriesChanged();
     const entry = this.entryMap.get(oldEntityId);
     if (entry !== undefined) {
       this.entryMap.delete(oldEntityId);
@@ -224,6 +248,23 @@ export class HomeModel implements HomeDirectory, StateFeed {
   }
 
   // ---- derivation --------------------------------------------------------------------------------------
+
+  /** `now()` as ISO text; formatted once per millisecond, since bursts of changes share one. */
+  private timestamp(): string {
+    const now = this.now();
+    const ms = now.getTime();
+    if (ms !== this.stampMs) {
+      this.stamp = now.toISOString();
+      this.stampMs = ms;
+    }
+    return this.stamp;
+  }
+
+  private registriesChanged(): void {
+    this.derivedIndex = undefined;
+    this.views.clear();
+    this.placements.clear();
+  }
 
   private entityIds(): string[] {
     const ids = new Set(this.entryMap.keys());
@@ -256,37 +297,62 @@ export class HomeModel implements HomeDirectory, StateFeed {
   }
 
   private view(entityId: string): EntityView | undefined {
-    const entry = this.entryMap.get(entityId);
+    const cached = this.views.get(entityId);
+    if (cached !== undefined) return cached;
+    const view = this.buildView(entityId);
+    if (view !== undefined) this.views.set(entityId, view);
+    return view;
+  }
+
+  private buildView(entityId: string): EntityView | undefined {
     const stored = this.stateMap.get(entityId);
-    if (entry === undefined && stored === undefined) return undefined;
+    const placement = this.placement(entityId);
+    if (!placement.registered && stored === undefined) return undefined;
     const state = stored?.state;
     const friendly = state?.attributes.friendly_name;
-    const device = entry?.device_id == null ? undefined : this.deviceMap.get(entry.device_id);
-    const roomId = this.roomIdOf(entry);
     const info: EntityInfo = {
       id: entityId,
       name:
-        entry?.name ??
+        placement.registry_name ??
         (typeof friendly === "string" ? friendly : null) ??
-        entry?.original_name ??
-        device?.name ??
-        entityId,
-      type: domainOf(entityId),
+        placement.fallback_name,
+      type: placement.type,
       source: stored?.source ?? "homeassistant",
       state: state?.state ?? null,
       attributes: state?.attributes ?? {},
-      device_id: entry?.device_id ?? null,
-      disabled: entry?.disabled_by != null,
+      device_id: placement.device_id,
+      disabled: placement.disabled,
       last_changed: state?.last_changed ?? null,
       last_updated: state?.last_updated ?? state?.last_changed ?? null,
     };
     return {
       info,
-      room_id: roomId,
-      area_id: this.floorIdOf(roomId),
-      registry_name: entry?.name ?? null,
+      room_id: placement.room_id,
+      area_id: placement.area_id,
+      registry_name: placement.registry_name,
       user_id: state?.context?.user_id ?? null,
     };
+  }
+
+  /** What the registries say about an entity, kept until they change (state changes do not touch it). */
+  private placement(entityId: string): Placement {
+    const cached = this.placements.get(entityId);
+    if (cached !== undefined) return cached;
+    const entry = this.entryMap.get(entityId);
+    const device = entry?.device_id == null ? undefined : this.deviceMap.get(entry.device_id);
+    const roomId = this.roomIdOf(entry);
+    const placement: Placement = {
+      registered: entry !== undefined,
+      type: domainOf(entityId),
+      registry_name: entry?.name ?? null,
+      fallback_name: entry?.original_name ?? device?.name ?? entityId,
+      device_id: entry?.device_id ?? null,
+      disabled: entry?.disabled_by != null,
+      room_id: roomId,
+      area_id: this.floorIdOf(roomId),
+    };
+    this.placements.set(entityId, placement);
+    return placement;
   }
 
   private derived(): DerivedIndex {

@@ -99,13 +99,24 @@ export class Hub implements EventSink, Service {
         this.log.error({ err: error, seq: event.seq }, "event listener failed");
       }
     }
-    const byEncoder = new Map<EventEncoder, EncodedEvent | null>();
+    // Each dialect's encoding, made on first use. Consecutive recipients mostly share an encoder, so the
+    // map is only consulted when the encoder differs from the previous recipient's.
+    let lastEncoder: EventEncoder | undefined;
+    let lastEncoded: EncodedEvent | null = null;
+    let byEncoder: Map<EventEncoder, EncodedEvent | null> | undefined;
     for (const client of this.index.candidates(eventKeys(event))) {
       if (!client.matches(event)) continue;
-      let encoded = byEncoder.get(client.encoder);
-      if (encoded === undefined) {
-        encoded = this.encode(client.encoder, event);
-        byEncoder.set(client.encoder, encoded);
+      let encoded: EncodedEvent | null | undefined;
+      if (client.encoder === lastEncoder) encoded = lastEncoded;
+      else {
+        byEncoder ??= new Map();
+        encoded = byEncoder.get(client.encoder);
+        if (encoded === undefined) {
+          encoded = this.encode(client.encoder, event);
+          byEncoder.set(client.encoder, encoded);
+        }
+        lastEncoder = client.encoder;
+        lastEncoded = encoded;
       }
       if (encoded === null) continue;
       try {

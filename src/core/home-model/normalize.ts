@@ -31,13 +31,23 @@ export function domainOf(entityId: string): string {
 }
 
 function sameJson(a: JsonValue | undefined, b: JsonValue | undefined): boolean {
+  if (a === b) return true;
+  // Two different strings, booleans or finite numbers never serialize alike (most attribute values).
+  const type = typeof a;
+  if (
+    type !== "object" &&
+    type === typeof b &&
+    (type !== "number" || (Number.isFinite(a) && Number.isFinite(b)))
+  )
+    return false;
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
 /** Attribute keys added, changed or removed between two attribute sets. */
 export function changedAttributes(before: Attributes, after: Attributes): string[] {
   const keys: string[] = [];
-  for (const [key, value] of Object.entries(after)) if (!sameJson(before[key], value)) keys.push(key);
+  if (before === after) return keys;
+  for (const key of Object.keys(after)) if (!sameJson(before[key], after[key])) keys.push(key);
   for (const key of Object.keys(before)) if (!(key in after)) keys.push(key);
   return keys;
 }

@@ -28,6 +28,11 @@ export function eventRoom(event: BridgeEvent): string | null {
   return null;
 }
 
+function inAny<S>(sets: readonly Set<S>[], item: S): boolean {
+  for (const set of sets) if (set.has(item)) return true;
+  return false;
+}
+
 /** key → subscribers, with the reverse map so that re-indexing a subscriber touches only its own keys. */
 export class SubscriptionIndex<S> {
   private readonly buckets = new Map<string, Set<S>>();
@@ -59,12 +64,20 @@ export class SubscriptionIndex<S> {
     this.keysOf.delete(subscriber);
   }
 
-  /** Every subscriber indexed under any of `keys`, each once. */
-  candidates(keys: readonly string[]): Set<S> {
-    const found = new Set<S>();
+  /**
+   * Every subscriber indexed under any of `keys`, each once, in the order of the first key that holds it: a
+   * snapshot, so subscribing or unsubscribing while the caller walks it changes nothing for this walk.
+   * An event has at most four keys, so asking the earlier buckets is cheaper than building a `Set`.
+   */
+  candidates(keys: readonly string[]): S[] {
+    const found: S[] = [];
+    const earlier: Set<S>[] = [];
     for (const key of keys) {
       const bucket = this.buckets.get(key);
-      if (bucket !== undefined) for (const subscriber of bucket) found.add(subscriber);
+      if (bucket === undefined) continue;
+      if (earlier.length === 0) for (const subscriber of bucket) found.push(subscriber);
+      else for (const subscriber of bucket) if (!inAny(earlier, subscriber)) found.push(subscriber);
+      earlier.push(bucket);
     }
     return found;
   }

@@ -69,24 +69,129 @@ function issueText(error: z.ZodError): string {
   return error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ");
 }
 
+/*
+ * Fast path for the hot shape (one `c` diff per live change). These guards accept only plain JSON objects whose
+ * keys are all known and whose values have the schema's types, i.e. input the zod schemas would accept and
+ * return unchanged (zod strips unknown keys, so an object with any other key is not "unchanged"); such input
+ * is used as it is. Everything else (unusual or malformed) goes through the zod schemas, which decide exactly
+ * as before.
+ */
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== "object" || value === null) return false;
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+function isOptionalStringOrNull(value: unknown): boolean {
+  return value === null || typeof value === "string";
+}
+
+function isPlainContext(value: unknown): boolean {
+  if (typeof value === "string") return true;
+  if (!isPlainObject(value)) return false;
+  for (const key in value) {
+    const field = value[key];
+    if (
+      key === "id"
+        ? typeof field !== "string"
+        : key === "parent_id" || key === "user_id"
+          ? !isOptionalStringOrNull(field)
+          : true
+    )
+      return false;
+  }
+  return true;
+}
+
+function isPlainDiffPlus(value: unknown): boolean {
+  if (!isPlainObject(value)) return false;
+  for (const key in value) {
+    const field = value[key];
+    switch (key) {
+      case "s":
+        if (typeof field !== "string") return false;
+        break;
+      case "a":
+        if (!isRecord(field)) return false;
+        break;
+      case "c":
+        if (!isPlainContext(field)) return false;
+        break;
+      case "lc":
+      case "lu":
+        if (typeof field !== "number" || !Number.isFinite(field)) return false;
+        break;
+      default:
+        return false;
+    }
+  }
+  return true;
+}
+
+function isStringArray(value: unknown): value is string[] {
+  if (!Array.isArray(value)) return false;
+  for (const item of value) if (typeof item !== "string") return false;
+  return true;
+}
+
+function isPlainDiff(value: unknown): value is StateDiff {
+  if (!isPlainObject(value)) return false;
+  for (const key in value) {
+    const field = value[key];
+    if (key === "+") {
+      if (!isPlainDiffPlus(field)) return false;
+    } else if (key === "-") {
+      if (!isPlainObject(field)) return false;
+      for (const minusKey in field) if (minusKey !== "a") return false;
+      if (!isStringArray(field.a)) return false;
+    } else return false;
+  }
+  return true;
+}
+
+function parseDiff(value: unknown): StateDiff | undefined {
+  if (isPlainDiff(value)) return value;
+  const diff = stateDiffSchema.safeParse(value);
+  return diff.success ? diff.data : undefined;
+}
+
+/** The top level, or undefined when it needs the schema (not a plain object, or a wrongly typed field). */
+function plainEvent(raw: unknown): z.infer<typeof entitiesEventSchema> | undefined {
+  if (!isPlainObject(raw)) return undefined;
+  const { a, c, r } = raw;
+  if (a !== undefined && !isPlainObject(a)) return undefined;
+  if (c !== undefined && !isPlainObject(c)) return undefined;
+  if (r !== undefined && !isStringArray(r)) return undefined;
+  return { a, c, r };
+}
+
 /** A `subscribe_entities` event: the snapshot (`a` only) or one diff (`a`, `c` or `r`). */
 export function parseEntitiesEvent(raw: unknown): Parsed<EntitiesEvent> {
-  const parsed = entitiesEventSchema.safeParse(raw);
-  if (!parsed.success) return { ok: false, error: issueText(parsed.error) };
+  let data = plainEvent(raw);
+  if (data === undefined) {
+    const parsed = entitiesEventSchema.safeParse(raw);
+    if (!parsed.success) return { ok: false, error: issueText(parsed.error) };
+    data = parsed.data;
+  }
   const malformed: string[] = [];
   const added = new Map<string, CompressedState>();
-  for (const [id, value] of Object.entries(parsed.data.a ?? {})) {
-    const state = compressedStateSchema.safeParse(value);
-    if (state.success) added.set(id, state.data);
-    else malformed.push(id);
+  if (data.a !== undefined) {
+    for (const [id, value] of Object.entries(data.a)) {
+      const state = compressedStateSchema.safeParse(value);
+      if (state.success) added.set(id, state.data);
+      else malformed.push(id);
+    }
   }
   const changed = new Map<string, StateDiff>();
-  for (const [id, value] of Object.entries(parsed.data.c ?? {})) {
-    const diff = stateDiffSchema.safeParse(value);
-    if (diff.success) changed.set(id, diff.data);
-    else malformed.push(id);
+  if (data.c !== undefined) {
+    for (const id in data.c) {
+      const diff = parseDiff(data.c[id]);
+      if (diff !== undefined) changed.set(id, diff);
+      else malformed.push(id);
+    }
   }
-  return { ok: true, value: { added, changed, removed: parsed.data.r ?? [], malformed } };
+  return { ok: true, value: { added, changed, removed: data.r ?? [], malformed } };
 }
 
 const haEventSchema = z.object({

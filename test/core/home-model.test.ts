@@ -195,6 +195,48 @@ describe("HomeModel", () => {
     ]);
   });
 
+  it("names and places an entity by the current registries after they change, not as first seen", () => {
+    const m = model();
+    const ceiling = (state: string, friendly: string) =>
+      m.applyStateChange(
+        "light.ceiling",
+        { entity_id: "light.ceiling", state, attributes: { friendly_name: friendly } },
+        "homeassistant",
+      );
+    ceiling("on", "Ceiling Light");
+    expect(m.entity("light.ceiling")?.name).toBe("Ceiling Light");
+    ceiling("on", "Big Light");
+    expect(m.entity("light.ceiling")?.name).toBe("Big Light");
+    m.resync({
+      registries: {
+        devices: [{ id: "d1", name: "Ceiling", area_id: "kitchen" }],
+        entities: registries.entities.map((e) =>
+          e.entity_id === "light.ceiling" ? { ...e, name: "Main Light" } : e,
+        ),
+      },
+    });
+    const [changed] = ceiling("off", "Big Light");
+    expect(changed).toMatchObject({ kind: EventKind.EntityStateChanged, room_id: "kitchen" });
+    expect(m.entity("light.ceiling")).toMatchObject({ name: "Main Light", state: "off" });
+    expect(m.roomOf("light.ceiling")).toBe("kitchen");
+  });
+
+  it("falls back to the registry's original name, then the device's, when a state loses its friendly_name", () => {
+    const m = model();
+    m.applyStateChange(
+      "light.ceiling",
+      { entity_id: "light.ceiling", state: "on", attributes: {} },
+      "homeassistant",
+    );
+    expect(m.entity("light.ceiling")?.name).toBe("Ceiling");
+    m.applyStateChange(
+      "light.night",
+      { entity_id: "light.night", state: "on", attributes: {} },
+      "homeassistant",
+    );
+    expect(m.entity("light.night")?.name).toBe("Night");
+  });
+
   it("a rename onto an id that already has a state keeps the newer state", () => {
     const m = model();
     m.applyStateChange(
@@ -239,6 +281,13 @@ describe("home-model normalisation", () => {
 
   it("lists changed, added and removed attribute keys", () => {
     expect(changedAttributes({ a: 1, b: [1], c: 3 }, { a: 1, b: [2], d: 4 })).toEqual(["b", "d", "c"]);
+  });
+
+  it("compares attribute values as their JSON, whatever their type", () => {
+    const before = { n: 1, s: "1", t: true, o: { x: [1] }, z: null, e: "a", neg: -0 };
+    const after = { n: 1, s: 1, t: false, o: { x: [1] }, z: null, e: "b", neg: 0 };
+    expect(changedAttributes(before, after)).toEqual(["s", "t", "e"]);
+    expect(changedAttributes(before, before)).toEqual([]);
   });
 
   it("emits nothing when nothing a client sees changed", () => {

@@ -93,6 +93,29 @@ describe("Hub", () => {
     expect(client.frames).toHaveLength(1);
   });
 
+  it("delivers to the clients indexed when the event was published, even if a delivery re-subscribes others", () => {
+    const hub = new Hub({ log: silentLogger() });
+    const encoder = new CountingEncoder("d", hub);
+    const late = new RecordingClient(encoder);
+    const leaving = new RecordingClient(encoder);
+    const both = new RecordingClient(encoder);
+    const first: HubClient = {
+      encoder,
+      matches: () => true,
+      deliver: () => {
+        hub.unsubscribe(leaving);
+        hub.subscribe(late, [roomKey("kitchen")]);
+      },
+    };
+    hub.subscribe(first, [entityKey("light.a")]);
+    hub.subscribe(leaving, [roomKey("kitchen")]);
+    hub.subscribe(both, [roomKey("kitchen"), entityKey("light.a")]);
+    hub.publish(stateChanged("light.a", "on", { room: "kitchen" }));
+    expect([late.frames.length, leaving.frames.length, both.frames.length]).toEqual([0, 1, 1]);
+    hub.publish(stateChanged("light.a", "off", { room: "kitchen" }));
+    expect([late.frames.length, leaving.frames.length, both.frames.length]).toEqual([1, 1, 2]);
+  });
+
   it("encodes an event once per dialect and hands every recipient the same Buffer", () => {
     const hub = new Hub({ log: silentLogger() });
     const a = new CountingEncoder("a", hub);

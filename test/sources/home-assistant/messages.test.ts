@@ -1,0 +1,79 @@
+import { describe, expect, it } from "vitest";
+import { parseEntitiesEvent, stateDiffSchema } from "../../../src/sources/home-assistant/messages.js";
+
+/** What the zod schema alone makes of one `c` entry: the diff it returns, or undefined when it rejects it. */
+function bySchema(diff: unknown): unknown {
+  const parsed = stateDiffSchema.safeParse(diff);
+  return parsed.success ? parsed.data : undefined;
+}
+
+function byParser(diff: unknown): unknown {
+  const parsed = parseEntitiesEvent({ c: { "light.desk": diff } });
+  if (!parsed.ok) throw new Error(parsed.error);
+  if (parsed.value.malformed.includes("light.desk")) return undefined;
+  return parsed.value.changed.get("light.desk");
+}
+
+const nullPrototype = (fields: Record<string, unknown>): Record<string, unknown> =>
+  Object.assign(Object.create(null) as Record<string, unknown>, fields);
+
+// The hot shapes HA sends, and unusual or malformed ones that must be decided exactly as the schema does.
+const diffs: Record<string, unknown> = {
+  "state and times": { "+": { s: "on", lc: 1760000000.5, lu: 1760000000.5 } },
+  "attributes and a context id": { "+": { a: { brightness: 12 }, c: "01K0CTX", lu: 1760000001 } },
+  "a context object": { "+": { c: { id: "01K0CTX", parent_id: null, user_id: "u1" }, lu: 1 } },
+  "removed attributes": { "+": { lu: 2 }, "-": { a: ["effect", "color_mode"] } },
+  "an empty diff": {},
+  "a null-prototype diff": nullPrototype({ "+": nullPrototype({ s: "off" }) }),
+  "an unknown key in +": { "+": { s: "on", extra: 1 } },
+  "an unknown top-level key": { "+": { s: "on" }, "~": 1 },
+  "an unknown key in the context": { "+": { c: { id: "x", origin: "LOCAL" } } },
+  "an unknown key in -": { "-": { a: ["x"], b: 1 } },
+  "a numeric state": { "+": { s: 1 } },
+  "a string time": { "+": { lc: "1760000000" } },
+  "an infinite time": { "+": { lu: Number.POSITIVE_INFINITY } },
+  "NaN as a time": { "+": { lc: Number.NaN } },
+  "attributes as a list": { "+": { a: [1, 2] } },
+  "attributes as null": { "+": { a: null } },
+  "a context number": { "+": { c: 7 } },
+  "a context id number": { "+": { c: { id: 7 } } },
+  "a null context id": { "+": { c: { id: null } } },
+  "a context user of the wrong type": { "+": { c: { user_id: 1 } } },
+  "+ as a list": { "+": [] },
+  "- without a list": { "-": {} },
+  "- with a non-string key": { "-": { a: ["x", 1] } },
+  "an explicit undefined": { "+": { s: undefined } },
+  "a list as the diff": [],
+  "a string as the diff": "on",
+  "a Date as the diff": new Date(0),
+};
+
+describe("parseEntitiesEvent", () => {
+  for (const [name, diff] of Object.entries(diffs)) {
+    it(`decides a diff with ${name} exactly as the state-diff schema does`, () => {
+      expect(byParser(diff)).toEqual(bySchema(diff));
+    });
+  }
+
+  it("rejects a frame whose changes are not an object, or whose removals are not strings", () => {
+    expect(parseEntitiesEvent({ c: [] }).ok).toBe(false);
+    expect(parseEntitiesEvent({ c: "light.desk" }).ok).toBe(false);
+    expect(parseEntitiesEvent({ a: null }).ok).toBe(false);
+    expect(parseEntitiesEvent({ r: ["light.desk", 2] }).ok).toBe(false);
+    expect(parseEntitiesEvent(null).ok).toBe(false);
+  });
+
+  it("reads changes, additions and removals of one frame, naming malformed entries", () => {
+    const parsed = parseEntitiesEvent({
+      a: { "light.new": { s: "on", a: {}, lc: 1 } },
+      c: { "light.desk": { "+": { s: "off", lc: 2 } }, "light.bad": { "+": { s: 3 } } },
+      r: ["light.old"],
+      extra: true,
+    });
+    if (!parsed.ok) throw new Error(parsed.error);
+    expect([...parsed.value.added.keys()]).toEqual(["light.new"]);
+    expect(parsed.value.changed.get("light.desk")).toEqual({ "+": { s: "off", lc: 2 } });
+    expect(parsed.value.removed).toEqual(["light.old"]);
+    expect(parsed.value.malformed).toEqual(["light.bad"]);
+  });
+});

@@ -14,13 +14,28 @@ import { AuthError } from "./auth/authenticator.js";
 import type { FailedAuthLimiter } from "./auth/failed-auth.js";
 import type { Principal } from "./auth/principal.js";
 import type { ServerMetrics } from "./metrics.js";
-import { type FrameSink, type OutboundMessage, OutboundQueue } from "./outbound-queue.js";
+import { type FrameSink, type OutboundMessage, OutboundQueue, type QueueLimits } from "./outbound-queue.js";
 import { type RateVerdict, TokenBucket } from "./rate-limit.js";
 import { sendShared } from "./wire.js";
 
 const COMMA = Buffer.from(",");
 
 export type DialectName = "pma" | "occupancy";
+
+/** The start of every connection's message chain (shared: most idle connections never extend it). */
+const SETTLED: Promise<void> = Promise.resolve();
+
+/** One limits object per queue configuration, shared by every connection's queue. */
+const LIMITS = new WeakMap<Config["server"]["queue"], QueueLimits>();
+
+function queueLimits(queue: Config["server"]["queue"]): QueueLimits {
+  let limits = LIMITS.get(queue);
+  if (limits === undefined) {
+    limits = { maxMessages: queue.max_messages, maxBytes: queue.max_bytes, softLimitBytes: 256 * 1024 };
+    LIMITS.set(queue, limits);
+  }
+  return limits;
+}
 
 /** A `client_id` a client may ask for on the URL. */
 export const CLIENT_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
@@ -96,7 +111,7 @@ export abstract class Connection implements HubClient, ResumeTarget, FrameSink {
   readonly resume: ResumeController;
   private readonly bucket: TokenBucket;
   private rejecting = false;
-  private chain: Promise<void> = Promise.resolve();
+  private chain: Promise<void> = SETTLED;
   private closed = false;
 
   constructor(
@@ -106,13 +121,9 @@ export abstract class Connection implements HubClient, ResumeTarget, FrameSink {
     readonly remoteAddress: string,
   ) {
     const { queue, rate_limit } = ctx.config.server;
-    // The connection is the queue's sink itself and the count callback is the server's one shared
-    // function: no closures or sink objects per connection (see docs/performance.md, idle memory).
-    this.queue = new OutboundQueue(
-      this,
-      { maxMessages: queue.max_messages, maxBytes: queue.max_bytes, softLimitBytes: 256 * 1024 },
-      ctx.metrics.countQueue,
-    );
+    // The connection is the queue's sink itself; the limits and the count callback are shared: no closures
+    // or sink and limit objects per connection (see docs/performance.md, idle memory).
+    this.queue = new OutboundQueue(this, queueLimits(queue), ctx.metrics.countQueue);
     this.bucket = new TokenBucket(rate_limit.messages_per_minute, rate_limit.warn_ratio);
     this.resume = new ResumeController(ctx.delivery, ctx.home, this);
   }
@@ -155,8 +166,16 @@ export abstract class Connection implements HubClient, ResumeTarget, FrameSink {
    */
   begin(query: URLSearchParams, vouched: Principal | null): Promise<void> {
     const opening = this.chain.then(() => this.open(query, vouched));
-    this.chain = opening.catch(() => {});
+    this.extend(opening.catch(() => {}));
     return opening;
+  }
+
+  /** Queues work behind the chain; once the chain is idle again it is the shared settled promise. */
+  private extend(tail: Promise<void>): void {
+    this.chain = tail;
+    void tail.then(() => {
+      if (this.chain === tail) this.chain = SETTLED;
+    });
   }
 
   protected abstract handle(message: unknown): Promise<void>;
@@ -312,12 +331,14 @@ export abstract class Connection implements HubClient, ResumeTarget, FrameSink {
       this.sendError(this.errorCodes.invalidFormat, "message is not valid JSON");
       return;
     }
-    this.chain = this.chain
-      .then(() => (this.closed ? undefined : this.handle(message)))
-      .catch((error: unknown) => {
-        this.ctx.log.error({ err: error, client: this.id }, "message handling failed");
-        this.sendError(this.errorCodes.internal, "the server failed to handle the message");
-      });
+    this.extend(
+      this.chain
+        .then(() => (this.closed ? undefined : this.handle(message)))
+        .catch((error: unknown) => {
+          this.ctx.log.error({ err: error, client: this.id }, "message handling failed");
+          this.sendError(this.errorCodes.internal, "the server failed to handle the message");
+        }),
+    );
   }
 
   private admit(verdict: RateVerdict): boolean {

@@ -13,16 +13,22 @@ export class TokenBucket {
   private tokens: number;
   private last: number;
   private warned = false;
-  private readonly ratePerMs: number;
+  /** Used tokens from which a client is warned; an integer, kept instead of the ratio (idle memory). */
+  private readonly warnAt: number;
 
   constructor(
     readonly capacity: number,
-    private readonly warnRatio: number,
+    warnRatio: number,
     private readonly now: () => number = Date.now,
   ) {
     this.tokens = capacity;
     this.last = now();
-    this.ratePerMs = capacity / 60_000;
+    this.warnAt = Math.ceil(capacity * warnRatio);
+  }
+
+  /** Refill rate: `capacity` per minute (derived, not stored: one number less per connection). */
+  private get ratePerMs(): number {
+    return this.capacity / 60_000;
   }
 
   take(): RateVerdict {
@@ -32,7 +38,7 @@ export class TokenBucket {
     if (this.tokens < 1) return { kind: "reject", used: this.used(), resetAt: this.resetAt(now) };
     this.tokens -= 1;
     const used = this.used();
-    if (used >= Math.ceil(this.capacity * this.warnRatio)) {
+    if (used >= this.warnAt) {
       if (!this.warned) {
         this.warned = true;
         return { kind: "warn", used, resetAt: this.resetAt(now) };

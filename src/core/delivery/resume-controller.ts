@@ -38,6 +38,9 @@ type State =
       readonly gatesLive: boolean;
     };
 
+/** Shared by every controller: most connections never leave it (one object less per idle connection). */
+const LIVE: State = { kind: "live" };
+
 /**
  * Runs one connection's resume: a paced replay from the ring, or a flagged snapshot when history was lost,
  * with live delivery gated so that nothing is missed and nothing arrives twice.
@@ -49,7 +52,7 @@ type State =
  * One resume per connection.
  */
 export class ResumeController {
-  private state: State = { kind: "live" };
+  private state: State = LIVE;
   private firstLiveSeq: number | undefined;
   private urlRequest: ResumeRequest | undefined;
   private done = false;
@@ -114,13 +117,13 @@ export class ResumeController {
     try {
       plan = this.delivery.plan(request);
     } catch (error) {
-      this.state = { kind: "live" };
+      this.state = LIVE;
       if (!(error instanceof ResumeError)) throw error;
       this.target.sendResumeError(error);
       return;
     }
     if (plan.kind === "snapshot") {
-      this.state = { kind: "live" };
+      this.state = LIVE;
       this.snapshot(plan.reason);
       return;
     }
@@ -145,7 +148,7 @@ export class ResumeController {
       case "paused":
         return;
       case "caught_up": {
-        this.state = { kind: "live" };
+        this.state = LIVE;
         const replayed = state.catchUp.count();
         this.delivery.metrics?.countResume(replayed === 0 ? "up_to_date" : "replayed");
         const lastSeq = state.gatesLive
@@ -161,7 +164,7 @@ export class ResumeController {
       }
       case "lost":
         // The ring moved past a replay that waited too long for the client: state instead of history.
-        this.state = { kind: "live" };
+        this.state = LIVE;
         this.snapshot("gap_too_old");
         return;
     }

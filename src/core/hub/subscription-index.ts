@@ -70,16 +70,20 @@ export class SubscriptionIndex<S> {
    * An event has at most four keys, so asking the earlier buckets is cheaper than building a `Set`.
    */
   candidates(keys: readonly string[]): S[] {
-    const found: S[] = [];
-    const earlier: Set<S>[] = [];
+    let found: S[] | undefined;
+    let earlier: Set<S>[] | undefined;
     for (const key of keys) {
       const bucket = this.buckets.get(key);
       if (bucket === undefined) continue;
-      if (earlier.length === 0) for (const subscriber of bucket) found.push(subscriber);
-      else for (const subscriber of bucket) if (!inAny(earlier, subscriber)) found.push(subscriber);
+      if (found === undefined || earlier === undefined) {
+        found = Array.from(bucket);
+        earlier = [bucket];
+        continue;
+      }
+      for (const subscriber of bucket) if (!inAny(earlier, subscriber)) found.push(subscriber);
       earlier.push(bucket);
     }
-    return found;
+    return found ?? [];
   }
 
   keys(subscriber: S): ReadonlySet<string> {

@@ -69,6 +69,32 @@ function toBuffer(data: RawData): Buffer {
   return Buffer.from(data);
 }
 
+/** What the shared socket listeners report to the server. */
+interface SocketEvents {
+  closed(connection: Connection): void;
+  socketError(connection: Connection | undefined, error: Error): void;
+}
+
+/** The listeners every socket shares; `this` is the socket, its connection is looked up. */
+function socketListeners(bySocket: WeakMap<WebSocket, Connection>, server: SocketEvents) {
+  return {
+    message(this: WebSocket, data: RawData, isBinary: boolean): void {
+      bySocket.get(this)?.receive(toBuffer(data), isBinary);
+    },
+    pong(this: WebSocket): void {
+      const connection = bySocket.get(this);
+      if (connection !== undefined) connection.alive = true;
+    },
+    error(this: WebSocket, error: Error): void {
+      server.socketError(bySocket.get(this), error);
+    },
+    close(this: WebSocket): void {
+      const connection = bySocket.get(this);
+      if (connection !== undefined) server.closed(connection);
+    },
+  };
+}
+
 /**
  * The bridge's WebSocket server: both dialects on every listener it is attached to (`/ws` = pma, the
  * occupancy paths = occupancy, anything else 404), the connection limits, the shared ping sweep, heartbeat
@@ -93,6 +119,19 @@ export class BridgeServer implements Service {
   private unobserve: (() => void) | undefined;
   private readonly timers: NodeJS.Timeout[] = [];
   private started = false;
+  /** Each open socket's connection, for the socket listeners (one set of listeners for every socket). */
+  private readonly bySocket = new WeakMap<WebSocket, Connection>();
+  /** The limit key of connections counted under something else than their address (ingress users). */
+  private readonly ingressKeys = new WeakMap<Connection, string>();
+  /**
+   * Listeners shared by every socket (called with the socket as `this`): closures per connection would cost
+   * four functions and a context per idle connection.
+   */
+  private readonly socketListeners = socketListeners(this.bySocket, {
+    closed: (connection) => this.closed(connection),
+    socketError: (connection, error) =>
+      this.log.debug({ err: error, client: connection?.id }, "client socket error"),
+  });
 
   constructor(private readonly options: BridgeServerOptions) {
     const { config, hub, log } = options;
@@ -300,22 +339,27 @@ export class BridgeServer implements Service {
         : new OccupancySession(id, ws, this.ctx, ip, this.occupancyEncoder, endpoint);
     this.connections.set(id, connection);
     this.perIp.set(limitKey, (this.perIp.get(limitKey) ?? 0) + 1);
-    ws.on("message", (data, isBinary) => connection.receive(toBuffer(data), isBinary));
-    ws.on("pong", () => {
-      connection.alive = true;
-    });
-    ws.on("error", (error) => this.log.debug({ err: error, client: id }, "client socket error"));
-    ws.on("close", () => {
-      connection.dispose();
-      if (this.connections.get(id) === connection) this.connections.delete(id);
-      const left = (this.perIp.get(limitKey) ?? 1) - 1;
-      if (left <= 0) this.perIp.delete(limitKey);
-      else this.perIp.set(limitKey, left);
-    });
+    this.bySocket.set(ws, connection);
+    if (limitKey !== ip) this.ingressKeys.set(connection, limitKey);
+    const listeners = this.socketListeners;
+    ws.on("message", listeners.message);
+    ws.on("pong", listeners.pong);
+    ws.on("error", listeners.error);
+    ws.on("close", listeners.close);
     connection.begin(url.searchParams, vouched).catch((error: unknown) => {
       this.log.error({ err: error, client: id }, "opening connection failed");
       connection.close(1011, "internal error");
     });
+  }
+
+  /** A socket closed: forget its connection and give its address's slot back. */
+  private closed(connection: Connection): void {
+    connection.dispose();
+    if (this.connections.get(connection.id) === connection) this.connections.delete(connection.id);
+    const limitKey = this.ingressKeys.get(connection) ?? connection.remoteAddress;
+    const left = (this.perIp.get(limitKey) ?? 1) - 1;
+    if (left <= 0) this.perIp.delete(limitKey);
+    else this.perIp.set(limitKey, left);
   }
 
   /** One sweep for every connection: a peer that did not answer the previous ping is gone. */

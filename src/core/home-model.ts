@@ -174,8 +174,9 @@ export class HomeModel implements HomeDirectory, StateFeed {
     if (newState === null || !this.stateMap.has(entityId)) this.derivedIndex = undefined;
     if (newState === null) this.stateMap.delete(entityId);
     else this.stateMap.set(entityId, { state: newState, source });
-    this.views.delete(entityId);
-    const after = this.view(entityId);
+    const after = this.buildView(entityId);
+    if (after === undefined) this.views.delete(entityId);
+    else this.views.set(entityId, after);
     const events = entityEvents(before, after, time);
     // Only an entity appearing or disappearing changes a room's entity count.
     if (roomsBefore !== undefined && (before === undefined) !== (after === undefined)) {

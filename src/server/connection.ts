@@ -2,7 +2,7 @@ import type { WebSocket } from "ws";
 import type { Config } from "../config/schema.js";
 import type { Delivery } from "../core/delivery/delivery.js";
 import { AckError, ResumeError } from "../core/delivery/errors.js";
-import type { SnapshotReason } from "../core/delivery/resume.js";
+import { parseResumeMessage, type SnapshotReason } from "../core/delivery/resume.js";
 import { ResumeController, type ResumedInfo, type ResumeTarget } from "../core/delivery/resume-controller.js";
 import type { BridgeEvent, JsonValue } from "../core/events.js";
 import type { HomeDirectory } from "../core/home.js";
@@ -85,6 +85,8 @@ export interface ClientSummary {
 export interface InboundErrorCodes {
   readonly invalidFormat: string;
   readonly rateLimited: string;
+  /** A command that needs an authenticated client arrived before authentication. */
+  readonly authRequired: string;
   /** The server failed while handling a valid message (a bug, logged); the connection stays usable. */
   readonly internal: string;
 }
@@ -233,6 +235,19 @@ export abstract class Connection implements HubClient, ResumeTarget, FrameSink {
     } catch (error) {
       if (!(error instanceof AckError)) throw error;
       this.sendDeliveryError(error.code, error.message, { message_id: messageId });
+    }
+  }
+
+  /** A client's `resume {last_seq, epoch}` message; only an authenticated client knows what it may replay. */
+  protected requestResume(data: Record<string, unknown>): void {
+    if (this.principal === null) {
+      this.sendError(this.errorCodes.authRequired, "Authenticate before resuming");
+      return;
+    }
+    try {
+      this.resume.run(parseResumeMessage(data, this.resume.pendingRequest()));
+    } catch (error) {
+      this.resumeFailed(error);
     }
   }
 

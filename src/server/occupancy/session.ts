@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { WebSocket } from "ws";
 import type { Capability } from "../../config/schema.js";
-import { parseResumeMessage, parseResumeQuery, type SnapshotReason } from "../../core/delivery/resume.js";
+import { parseResumeQuery, type SnapshotReason } from "../../core/delivery/resume.js";
 import { isAdminOnlyEvent } from "../../core/delivery/undeliverable.js";
 import { type BridgeEvent, EventKind, type JsonValue } from "../../core/events.js";
 import type { EncodedEvent } from "../../core/hub/encoded-event.js";
@@ -60,6 +60,7 @@ export const SUPPORTED_MESSAGE_TYPES = [
 const OCCUPANCY_ERROR_CODES: InboundErrorCodes = {
   invalidFormat: OccupancyErrorCode.Validation,
   rateLimited: OccupancyErrorCode.RateLimit,
+  authRequired: OccupancyErrorCode.Auth,
   internal: OccupancyErrorCode.Connection,
 };
 
@@ -279,15 +280,7 @@ export class OccupancySession extends Connection {
         this.acknowledge(command.messageId);
         return;
       case "resume":
-        if (this.principal === null) {
-          this.sendError(OccupancyErrorCode.Auth, "Authenticate before resuming");
-          return;
-        }
-        try {
-          this.resume.run(parseResumeMessage(command.data, this.resume.pendingRequest()));
-        } catch (error) {
-          this.resumeFailed(error);
-        }
+        this.requestResume(command.data);
         return;
     }
   }

@@ -1,5 +1,5 @@
 import type { WebSocket } from "ws";
-import { parseResumeMessage, parseResumeQuery, type SnapshotReason } from "../../core/delivery/resume.js";
+import { parseResumeQuery, type SnapshotReason } from "../../core/delivery/resume.js";
 import { isAdminOnlyEvent } from "../../core/delivery/undeliverable.js";
 import { type BridgeEvent, EventKind, type JsonValue } from "../../core/events.js";
 import type { EncodedEvent } from "../../core/hub/encoded-event.js";
@@ -71,6 +71,7 @@ const SUBSCRIPTION_TYPE: Record<SubscriptionCommandType, string> = {
 const PMA_ERROR_CODES: InboundErrorCodes = {
   invalidFormat: "INVALID_MESSAGE_FORMAT",
   rateLimited: "RATE_LIMITED",
+  authRequired: "AUTH_REQUIRED",
   internal: "INTERNAL_ERROR",
 };
 
@@ -221,15 +222,7 @@ export class PmaSession extends Connection {
         this.acknowledge(command.messageId);
         return;
       case "resume":
-        if (this.principal === null) {
-          this.sendError("AUTH_REQUIRED", "Authenticate before resuming");
-          return;
-        }
-        try {
-          this.resume.run(parseResumeMessage(command.data, this.resume.pendingRequest()));
-        } catch (error) {
-          this.resumeFailed(error);
-        }
+        this.requestResume(command.data);
         return;
       default:
         this.subscription(command);

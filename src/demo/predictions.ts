@@ -4,6 +4,8 @@
  * Pure: the caller passes the time and a random source, so tests pin every value.
  */
 
+import { humanDuration } from "../server/time-until.js";
+
 /** Returns a number in [0, 1). */
 export type Random = () => number;
 
@@ -60,23 +62,6 @@ export function reliabilityOf(confidence: number): Reliability {
   if (confidence >= 0.8) return "high";
   if (confidence >= 0.6) return "medium";
   return "low";
-}
-
-const plural = (n: number, unit: string): string => `${n} ${unit}${n === 1 ? "" : "s"}`;
-
-/** The seed system's human duration: "45 seconds", "27 minutes", "2 hours", "1h 15m", "3 days", "1d 4h". */
-export function humanDuration(totalSeconds: number): string {
-  const s = Math.max(0, Math.floor(totalSeconds));
-  if (s < 60) return plural(s, "second");
-  if (s < 3600) return plural(Math.floor(s / 60), "minute");
-  if (s < 86_400) {
-    const hours = Math.floor(s / 3600);
-    const minutes = Math.floor((s % 3600) / 60);
-    return minutes === 0 ? plural(hours, "hour") : `${hours}h ${minutes}m`;
-  }
-  const days = Math.floor(s / 86_400);
-  const hours = Math.floor((s % 86_400) / 3600);
-  return hours === 0 ? plural(days, "day") : `${days}d ${hours}h`;
 }
 
 /**

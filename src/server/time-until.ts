@@ -11,7 +11,8 @@ const plural = (n: number, unit: string): string => `${n} ${unit}${n === 1 ? "" 
  * The occupancy system's human form: under a minute "N seconds", under an hour "N minute(s)", under a day
  * "N hour(s)" or "Hh Mm", else "N day(s)" or "Dd Hh".
  */
-export function humanDuration(seconds: number): string {
+export function humanDuration(totalSeconds: number): string {
+  const seconds = Math.max(0, Math.floor(totalSeconds));
   if (seconds < 60) return plural(seconds, "second");
   if (seconds < 3600) return plural(Math.floor(seconds / 60), "minute");
   if (seconds < 86_400) {

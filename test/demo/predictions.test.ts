@@ -5,11 +5,11 @@ import {
   buildDrift,
   buildPrediction,
   buildSystemStatus,
-  humanDuration,
   legacyTopics,
   type RoomObservation,
   reliabilityOf,
 } from "../../src/demo/predictions.js";
+import { humanDuration } from "../../src/server/time-until.js";
 import { seededRandom } from "../../src/simulator/generator.js";
 
 const NOW = new Date("2026-03-04T22:19:50.000Z");
@@ -19,28 +19,6 @@ const BEDROOM: RoomObservation = {
   occupied: false,
   nextChangeAt: new Date(NOW.getTime() + 1642_000),
 };
-
-describe("humanDuration", () => {
-  it.each([
-    [0, "0 seconds"],
-    [1, "1 second"],
-    [59, "59 seconds"],
-    [60, "1 minute"],
-    [1642, "27 minutes"],
-    [3600, "1 hour"],
-    [7200, "2 hours"],
-    [4500, "1h 15m"],
-    [86_400, "1 day"],
-    [172_800, "2 days"],
-    [100_800, "1d 4h"],
-  ])("renders %i seconds as %s, like the seed system", (seconds, text) => {
-    expect(humanDuration(seconds)).toBe(text);
-  });
-
-  it("treats negative durations as zero", () => {
-    expect(humanDuration(-5)).toBe("0 seconds");
-  });
-});
 
 describe("reliabilityOf", () => {
   it("grades confidence high from 0.8, medium from 0.6, else low", () => {

@@ -17,6 +17,11 @@ describe("humanDuration", () => {
   ])("renders %i s as %s", (seconds, text) => {
     expect(humanDuration(seconds)).toBe(text);
   });
+
+  it("treats negative and fractional durations as whole seconds from zero", () => {
+    expect(humanDuration(-5)).toBe("0 seconds");
+    expect(humanDuration(59.9)).toBe("59 seconds");
+  });
 });
 
 describe("secondsUntil", () => {

@@ -52,6 +52,9 @@ export async function startServer(kind, ha, options = {}) {
  */
 export async function measureStep({ server, clients, ha, rate, seconds }) {
   await clients.call("begin");
+  // BENCH_CPU_PROF=<dir>: a CPU profile of the server over each measured window.
+  const profileDir = process.env.BENCH_CPU_PROF;
+  if (profileDir) await server.child.call("profileStart");
   const before = await server.child.call("usage");
   const clientsBefore = await clients.call("usage");
   const drive = await ha.child.call("drive", { rate, seconds });
@@ -59,6 +62,10 @@ export async function measureStep({ server, clients, ha, rate, seconds }) {
   await drained(clients, expected);
   const after = await server.child.call("usage");
   const clientsAfter = await clients.call("usage");
+  if (profileDir) {
+    const file = join(profileDir, `${server.kind}-${rate}-${Date.now()}.cpuprofile`);
+    await server.child.call("profileStop", { file });
+  }
   const window = await clients.call("end");
   const check = await clients.call("check", { emitted: drive.emitted, roomOf: ha.roomOf });
   // A server still behind sends the rest now: let it finish, so it does not spill into the next step.

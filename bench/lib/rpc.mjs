@@ -4,6 +4,8 @@
  * with small request/response messages over the IPC channel.
  */
 import { fork } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { Session } from "node:inspector/promises";
 
 /** A running child process that answers `call(cmd, params)`. */
 export class Child {
@@ -76,6 +78,8 @@ export class Child {
 export function serve(handlers, onExit) {
   const all = {
     usage: (params) => usage(params),
+    profileStart,
+    profileStop,
     exit: async () => {
       await onExit?.();
       setImmediate(() => process.exit(0));
@@ -93,6 +97,24 @@ export function serve(handlers, onExit) {
     }
   });
   process.on("disconnect", () => process.exit(0));
+}
+
+let profiler;
+
+/** Starts a V8 CPU profile of this process (BENCH_CPU_PROF: only the measured windows are profiled). */
+async function profileStart() {
+  profiler = new Session();
+  profiler.connect();
+  await profiler.post("Profiler.enable");
+  await profiler.post("Profiler.start");
+}
+
+/** Stops the profile started by `profileStart` and writes it to `file` (open it in Chrome DevTools). */
+async function profileStop({ file }) {
+  const { profile } = await profiler.post("Profiler.stop");
+  profiler.disconnect();
+  profiler = undefined;
+  writeFileSync(file, JSON.stringify(profile));
 }
 
 /** CPU time (µs, user + system) and memory of this process; the heap after a full GC when `gc` is exposed. */

@@ -16,7 +16,7 @@ import type { Principal } from "./auth/principal.js";
 import type { ServerMetrics } from "./metrics.js";
 import { type FrameSink, type OutboundMessage, OutboundQueue, type QueueLimits } from "./outbound-queue.js";
 import { type RateVerdict, TokenBucket } from "./rate-limit.js";
-import { sendShared } from "./wire.js";
+import { onceDrained, sendShared } from "./wire.js";
 
 const COMMA = Buffer.from(",");
 
@@ -135,16 +135,22 @@ export abstract class Connection implements HubClient, ResumeTarget, FrameSink {
     return this.ws.bufferedAmount;
   }
 
-  /** FrameSink: writes one frame, counted; a paused replay continues once the queue has drained. */
-  send(message: OutboundMessage, done: (error?: Error | null) => void): void {
+  /** FrameSink: writes one frame, counted. */
+  send(message: OutboundMessage): void {
     this.ctx.metrics.add("messages_out");
     this.ctx.metrics.add("bytes_out", message.frame.length);
-    const written = (error?: Error | null): void => {
-      done(error ?? undefined);
-      if (this.queue.depth === 0) this.resume.pump();
-    };
-    if (message.shared) sendShared(this.ws, message.frame, written);
-    else this.ws.send(message.frame, { binary: false }, written);
+    if (message.shared) sendShared(this.ws, message.frame);
+    else this.ws.send(message.frame, { binary: false });
+  }
+
+  /** FrameSink: the queue waits for the socket to drain. */
+  onceDrained(wake: () => void): void {
+    onceDrained(this.ws, wake);
+  }
+
+  /** FrameSink: the queue is empty again; a paused replay continues. */
+  drained(): void {
+    this.resume.pump();
   }
 
   abstract matches(event: BridgeEvent): boolean;

@@ -10,10 +10,18 @@ export interface OutboundMessage {
   readonly shared: boolean;
 }
 
-/** The socket side of the queue: what `ws.WebSocket` offers. */
+/**
+ * The socket side of the queue. Writes take no completion callback: a callback per write costs Node an
+ * allocation and a `nextTick` each, for nothing while the client keeps up. Only a queue that holds frames asks
+ * to be woken, once, when the socket has written out what it buffers.
+ */
 export interface FrameSink {
   readonly bufferedAmount: number;
-  send(message: OutboundMessage, done: (error?: Error | null) => void): void;
+  send(message: OutboundMessage): void;
+  /** Calls `wake` once when the socket's buffer has drained (the socket's `drain` event). */
+  onceDrained(wake: () => void): void;
+  /** Everything queued has been written: a paused replay may continue. */
+  drained(): void;
 }
 
 export interface QueueLimits {
@@ -42,6 +50,8 @@ export class OutboundQueue {
   private closed = false;
   /** When the queue last could not write everything, or null when it is keeping up. */
   private blockedSince: number | null = null;
+  /** A wake-up on the socket's drain is pending. */
+  private waiting = false;
   readonly counters: QueueCounters = { sent: 0, bytesSent: 0, dropped: 0, conflated: 0 };
 
   constructor(
@@ -104,20 +114,29 @@ export class OutboundQueue {
       wrote = true;
     }
     // "Stuck" means no progress at all, not merely a queue that never empties under steady load.
-    if (this.items.length === 0) this.blockedSince = null;
-    else if (wrote) this.blockedSince = this.now();
+    if (this.items.length === 0) {
+      this.blockedSince = null;
+      if (wrote) this.sink.drained();
+      return;
+    }
+    if (wrote) this.blockedSince = this.now();
     else this.blockedSince ??= this.now();
+    if (!this.waiting) {
+      this.waiting = true;
+      this.sink.onceDrained(this.wake);
+    }
   }
 
-  /** Each written frame gives the queue another chance to move: no timers, no polling. */
-  private readonly afterWrite = (): void => {
-    if (this.items.length > 0) this.flush();
+  /** The socket drained: the queue gets its next chance to move (no timers, no polling). */
+  private readonly wake = (): void => {
+    this.waiting = false;
+    this.flush();
   };
 
   private write(message: OutboundMessage): void {
     this.counters.sent += 1;
     this.counters.bytesSent += message.frame.length;
-    this.sink.send(message, this.afterWrite);
+    this.sink.send(message);
   }
 
   private enforceBounds(): void {

@@ -77,22 +77,29 @@ function endOfTick(): void {
 const CORK_FLUSH_BYTES = 64 * 1024;
 
 /**
- * Sends a shared payload: pre-framed when safe, through `ws.send` otherwise. Same bytes either way. The first
- * frame of a tick is written at once; when more follow in the same tick (a burst of events) the socket is
- * corked, so they leave together in one system call on the next tick, or as soon as 64 KiB are waiting.
+ * Sends a shared payload: pre-framed when safe, through `ws.send` otherwise. Same bytes either way. Frames
+ * written in one tick are corked and leave together at the end of the tick (one system call per socket for a
+ * burst of events), or as soon as 64 KiB are waiting. No completion callback: see `FrameSink`.
  */
-export function sendShared(ws: WebSocket, payload: Buffer, done: (error?: Error | null) => void): void {
+export function sendShared(ws: WebSocket, payload: Buffer): void {
   const socket = rawSocket(ws);
   if (socket === null) {
-    ws.send(payload, { binary: false }, done);
+    ws.send(payload, { binary: false });
     return;
   }
   if (!touched.has(socket)) {
     if (touched.size === 0) process.nextTick(endOfTick);
     touched.add(socket);
-  } else if (socket.writableCorked === 0) {
-    socket.cork();
   }
-  socket.write(textFrame(payload), done);
-  if (socket.writableCorked > 0 && socket.writableLength >= CORK_FLUSH_BYTES) socket.uncork();
+  if (socket.writableCorked === 0) socket.cork();
+  socket.write(textFrame(payload));
+  if (socket.writableLength >= CORK_FLUSH_BYTES) socket.uncork();
+}
+
+/**
+ * Calls `wake` once the socket under `ws` has written out its buffer. Asked only while more than the
+ * outbound queue's soft limit is buffered, which is past the socket's high-water mark, so Node emits `drain`.
+ */
+export function onceDrained(ws: WebSocket, wake: () => void): void {
+  (ws as unknown as WebSocketInternals)._socket?.once("drain", wake);
 }

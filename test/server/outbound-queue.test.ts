@@ -3,28 +3,39 @@ import { type FrameSink, type OutboundMessage, OutboundQueue } from "../../src/s
 
 /**
  * A socket stand-in: like ws, what was sent stays buffered (counted in `bufferedAmount`) until the peer reads
- * it, which here happens when the test calls `drain`.
+ * it, which here happens when the test calls `drain`; then, like a socket's `drain` event, it wakes whoever
+ * asked.
  */
 class ControlledSink implements FrameSink {
   bufferedAmount = 0;
   readonly written: string[] = [];
-  private pending: (() => void)[] = [];
-  send(message: OutboundMessage, done: () => void): void {
+  drains = 0;
+  private waiting: (() => void)[] = [];
+  send(message: OutboundMessage): void {
     const frame = message.frame;
     this.written.push(frame.toString());
     this.bufferedAmount += frame.length;
-    this.pending.push(done);
+  }
+  onceDrained(wake: () => void): void {
+    this.waiting.push(wake);
+  }
+  drained(): void {
+    this.drains += 1;
   }
   /** The peer reads everything, including what the queue writes as it gets room. */
   drainAll(): void {
-    while (this.pending.length > 0) this.drain();
+    while (this.bufferedAmount > 0) this.drain();
   }
 
   drain(): void {
     this.bufferedAmount = 0;
-    const pending = this.pending;
-    this.pending = [];
-    for (const done of pending) done();
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (const wake of waiting) wake();
+  }
+
+  get waiters(): number {
+    return this.waiting.length;
   }
 }
 
@@ -50,6 +61,46 @@ describe("OutboundQueue", () => {
     expect(sink.written).toEqual(["a", "b"]);
     expect(sink.bufferedAmount).toBe(2);
     expect(queue.depth).toBe(0);
+    expect(sink.waiters).toBe(0);
+  });
+
+  it("asks the socket for one wake-up while it holds frames, and says when it has emptied", () => {
+    const sink = new ControlledSink();
+    const queue = new OutboundQueue(sink, limits);
+    queue.push(msg(BIG));
+    queue.push(msg("b"));
+    queue.push(msg("c"));
+    expect(sink.waiters).toBe(1);
+    expect(sink.drains).toBe(0);
+    sink.drain();
+    expect(queue.depth).toBe(0);
+    expect(sink.drains).toBe(1);
+    expect(sink.waiters).toBe(0);
+  });
+
+  it("waits again when a drain leaves it congested", () => {
+    const sink = new ControlledSink();
+    const queue = new OutboundQueue(sink, limits);
+    queue.push(msg(BIG));
+    queue.push(msg(BIG));
+    queue.push(msg("c"));
+    sink.drain();
+    expect(sink.written).toEqual([BIG, BIG]);
+    expect(sink.waiters).toBe(1);
+    sink.drain();
+    expect(sink.written).toEqual([BIG, BIG, "c"]);
+    expect(sink.drains).toBe(1);
+  });
+
+  it("writes nothing after it is closed, even when the socket drains", () => {
+    const sink = new ControlledSink();
+    const queue = new OutboundQueue(sink, limits);
+    queue.push(msg(BIG));
+    queue.push(msg("late"));
+    queue.close();
+    sink.drain();
+    queue.push(msg("after"));
+    expect(sink.written).toEqual([BIG]);
   });
 
   it("holds frames while the socket is congested and writes them in order once it drains", () => {

@@ -87,7 +87,7 @@ function sink(encoder, view, render, counter) {
     encoder,
     matches: () => true,
     deliver(encoded) {
-      if (render) encoded.frame(view);
+      if (render) encoded.view(view);
       counter.deliveries++;
     },
   };

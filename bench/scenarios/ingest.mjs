@@ -19,7 +19,11 @@ export async function ingest() {
     clients: numberFromEnv("BENCH_CLIENTS", 1000),
     entities: numberFromEnv("BENCH_HOME_ENTITIES", 2000),
   };
-  const child = new Child(worker);
+  // BENCH_CPU_PROF=<dir>: a CPU profile of the whole worker (all stages) when it exits.
+  const profileDir = process.env.BENCH_CPU_PROF;
+  const child = new Child(worker, {
+    execArgv: profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [],
+  });
   let result;
   try {
     result = await child.call("run", settings);

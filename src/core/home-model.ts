@@ -75,6 +75,8 @@ export interface ModelCounts {
   readonly dangling_references: number;
 }
 
+const NO_MEMBERS: readonly string[] = [];
+
 /**
  * The home as the bridge knows it: HA floors (PMA areas), areas (rooms), devices, registry entries and
  * states. An entity exists while it has a registry entry or a state. Every mutation returns the events
@@ -131,7 +133,7 @@ export class HomeModel implements HomeDirectory, StateFeed {
   }
 
   roomEntityIds(roomId: string): readonly string[] {
-    return this.derived().members.get(roomId) ?? [];
+    return this.derived().members.get(roomId) ?? NO_MEMBERS;
   }
 
   /** The current HA state object of an entity, as last applied. */

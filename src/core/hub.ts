@@ -102,11 +102,11 @@ export class Hub implements EventSink, Service {
     // Each dialect's encoding, made on first use. Consecutive recipients mostly share an encoder, so the
     // map is only consulted when the encoder differs from the previous recipient's.
     let lastEncoder: EventEncoder | undefined;
-    let lastEncoded: EncodedEvent | null = null;
-    let byEncoder: Map<EventEncoder, EncodedEvent | null> | undefined;
+    let lastEncoded: EncodedEvent<unknown> | null = null;
+    let byEncoder: Map<EventEncoder, EncodedEvent<unknown> | null> | undefined;
     for (const client of this.index.candidates(eventKeys(event))) {
       if (!client.matches(event)) continue;
-      let encoded: EncodedEvent | null | undefined;
+      let encoded: EncodedEvent<unknown> | null | undefined;
       if (client.encoder === lastEncoder) encoded = lastEncoded;
       else {
         byEncoder ??= new Map();
@@ -150,7 +150,7 @@ export class Hub implements EventSink, Service {
     return this.index.bucketCount;
   }
 
-  private encode(encoder: EventEncoder, event: BridgeEvent): EncodedEvent | null {
+  private encode(encoder: EventEncoder, event: BridgeEvent): EncodedEvent<unknown> | null {
     this.encodes[encoder.dialect] = (this.encodes[encoder.dialect] ?? 0) + 1;
     try {
       return encoder.encode(event);

@@ -95,9 +95,9 @@ export interface InboundErrorCodes {
  * What both dialects share: the socket, the outbound queue every send goes through, the inbound rate limit,
  * in-order handling of client messages, and the principal. Dialects add parsing, encoding and selection.
  */
-export abstract class Connection implements HubClient, ResumeTarget, FrameSink {
+export abstract class Connection implements HubClient<OutboundMessage>, ResumeTarget, FrameSink {
   abstract readonly dialect: DialectName;
-  abstract readonly encoder: EventEncoder;
+  abstract readonly encoder: EventEncoder<OutboundMessage>;
   abstract readonly endpoint: string;
   protected abstract readonly errorCodes: InboundErrorCodes;
 
@@ -137,8 +137,7 @@ export abstract class Connection implements HubClient, ResumeTarget, FrameSink {
 
   /** FrameSink: writes one frame, counted. */
   send(message: OutboundMessage): void {
-    this.ctx.metrics.add("messages_out");
-    this.ctx.metrics.add("bytes_out", message.frame.length);
+    this.ctx.metrics.sent(message.frame.length);
     if (message.shared) sendShared(this.ws, message.frame);
     else this.ws.send(message.frame, { binary: false });
   }
@@ -155,7 +154,7 @@ export abstract class Connection implements HubClient, ResumeTarget, FrameSink {
 
   abstract matches(event: BridgeEvent): boolean;
   /** Queues an event's frames for this client (after the resume gate). */
-  protected abstract enqueue(encoded: EncodedEvent): void;
+  protected abstract enqueue(encoded: EncodedEvent<OutboundMessage>): void;
   abstract sendSnapshot(
     reason: SnapshotReason,
     events: readonly BridgeEvent[],
@@ -194,7 +193,7 @@ export abstract class Connection implements HubClient, ResumeTarget, FrameSink {
   protected abstract indexKeys(): string[];
 
   /** A live event from the hub; held back while a resume replays the events before it. */
-  deliver(encoded: EncodedEvent): void {
+  deliver(encoded: EncodedEvent<OutboundMessage>): void {
     if (this.resume.admitLive(encoded.event)) this.enqueue(encoded);
   }
 

@@ -83,6 +83,12 @@ export class ServerMetrics {
     this.counts[name] += by;
   }
 
+  /** One message written to a client (on every delivery: named fields, no lookup by name). */
+  sent(bytes: number): void {
+    this.counts.messages_out += 1;
+    this.counts.bytes_out += bytes;
+  }
+
   /** The outbound queues' drop/conflate counter: one function shared by every connection's queue. */
   readonly countQueue = (what: "dropped" | "conflated"): void => this.add(what);
 

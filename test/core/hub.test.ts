@@ -6,7 +6,7 @@ import { Hub } from "../../src/core/hub.js";
 import { silentLogger } from "../../src/core/logger.js";
 import { prediction, stateChanged, systemStatus } from "../helpers/ws-events.js";
 
-class CountingEncoder implements EventEncoder {
+class CountingEncoder implements EventEncoder<Buffer> {
   encodes = 0;
   constructor(
     readonly dialect: string,
@@ -22,11 +22,11 @@ class CountingEncoder implements EventEncoder {
   }
 }
 
-class RecordingClient implements HubClient {
+class RecordingClient implements HubClient<Buffer> {
   readonly frames: Buffer[] = [];
   checked = 0;
   constructor(
-    readonly encoder: EventEncoder,
+    readonly encoder: EventEncoder<Buffer>,
     private readonly accept: (event: BridgeEvent) => boolean = () => true,
   ) {}
   matches(event: BridgeEvent): boolean {
@@ -34,7 +34,7 @@ class RecordingClient implements HubClient {
     return this.accept(event);
   }
   deliver(encoded: EncodedEvent): void {
-    this.frames.push(encoded.frame());
+    this.frames.push(encoded.view());
   }
 }
 

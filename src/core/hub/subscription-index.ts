@@ -33,10 +33,21 @@ function inAny<S>(sets: readonly Set<S>[], item: S): boolean {
   return false;
 }
 
+/**
+ * How many distinct key combinations the index remembers the subscribers of (about one per entity that
+ * changes; a 2,000-entity home needs 2,000). Past this the memory starts over.
+ */
+const MEMO_LIMIT = 8192;
+
 /** key → subscribers, with the reverse map so that re-indexing a subscriber touches only its own keys. */
 export class SubscriptionIndex<S> {
   private readonly buckets = new Map<string, Set<S>>();
   private readonly keysOf = new Map<S, ReadonlySet<string>>();
+  /**
+   * Candidates by the event's keys: subscriptions change rarely and the same entities change again and
+   * again, so most events find their candidate list here. Any change to the index forgets it all.
+   */
+  private readonly memo = new Map<string, readonly S[]>();
 
   /** Replaces the keys a subscriber is indexed under. */
   set(subscriber: S, keys: Iterable<string>): void {
@@ -55,6 +66,7 @@ export class SubscriptionIndex<S> {
       bucket.add(subscriber);
     }
     this.keysOf.set(subscriber, next);
+    this.memo.clear();
   }
 
   delete(subscriber: S): void {
@@ -62,14 +74,27 @@ export class SubscriptionIndex<S> {
     if (previous === undefined) return;
     for (const key of previous) this.removeFromBucket(key, subscriber);
     this.keysOf.delete(subscriber);
+    this.memo.clear();
   }
 
   /**
    * Every subscriber indexed under any of `keys`, each once, in the order of the first key that holds it: a
-   * snapshot, so subscribing or unsubscribing while the caller walks it changes nothing for this walk.
-   * An event has at most four keys, so asking the earlier buckets is cheaper than building a `Set`.
+   * snapshot that is never modified, so subscribing or unsubscribing while the caller walks it changes
+   * nothing for this walk.
    */
-  candidates(keys: readonly string[]): S[] {
+  candidates(keys: readonly string[]): readonly S[] {
+    const id = keys.join("\n");
+    let found = this.memo.get(id);
+    if (found === undefined) {
+      found = this.collect(keys);
+      if (this.memo.size >= MEMO_LIMIT) this.memo.clear();
+      this.memo.set(id, found);
+    }
+    return found;
+  }
+
+  /** An event has at most four keys, so asking the earlier buckets is cheaper than building a `Set`. */
+  private collect(keys: readonly string[]): S[] {
     let found: S[] | undefined;
     let earlier: Set<S>[] | undefined;
     for (const key of keys) {

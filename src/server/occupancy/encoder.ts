@@ -8,6 +8,7 @@ import type { HomeDirectory } from "../../core/home.js";
 import { EncodedEvent, type EventEncoder } from "../../core/hub/encoded-event.js";
 import { eventRoom } from "../../core/hub/subscription-index.js";
 import { sanitizeAttributes } from "../auth/sanitize.js";
+import type { OutboundMessage } from "../outbound-queue.js";
 import { predictionWithTimeUntil } from "../pma/encoder.js";
 
 export type OccupancyMessageType =
@@ -43,8 +44,34 @@ export function occupancyMessageId(event: BridgeEvent, endpoint: string): string
   return `${event.epoch}:${event.seq}:${endpoint}`;
 }
 
+/** Under congestion a newer state of the same entity (or prediction of the same room) replaces the older. */
+function conflationKey(event: BridgeEvent, view: string): string | null {
+  switch (event.kind) {
+    case EventKind.EntityStateChanged:
+      return `state:${event.data.entity_id}:${view}`;
+    case EventKind.PredictionUpdate:
+      return `prediction:${event.data.room_id}:${view}`;
+    default:
+      return null;
+  }
+}
+
 /** Binary sensors whose `on` means someone is in the room. */
 const OCCUPANCY_CLASSES: ReadonlySet<JsonValue> = new Set(["occupancy", "motion", "presence"]);
+
+// A room's member list is replaced whenever the home's structure changes, so it can key the filtered list.
+const NO_MEMBERS: readonly string[] = [];
+const binarySensorsOf = new WeakMap<readonly string[], readonly string[]>();
+
+/** The binary sensors among a room's entities (computed once per member list, not per event). */
+function binarySensors(members: readonly string[]): readonly string[] {
+  let sensors = binarySensorsOf.get(members);
+  if (sensors === undefined) {
+    sensors = members.filter((id) => id.startsWith("binary_sensor."));
+    binarySensorsOf.set(members, sensors);
+  }
+  return sensors;
+}
 
 /**
  * The room's occupancy as its occupancy/motion/presence binary sensors say, with the changed entity's new
@@ -56,8 +83,7 @@ export function deriveOccupancy(
   change: EntityStateChangedData,
 ): { occupied: boolean | null; sensors: { entity_id: string; state: string | null }[] } {
   const sensors = new Map<string, string | null>();
-  for (const id of home?.roomEntityIds(roomId) ?? []) {
-    if (!id.startsWith("binary_sensor.")) continue;
+  for (const id of binarySensors(home?.roomEntityIds(roomId) ?? NO_MEMBERS)) {
     const entity = home?.entity(id);
     if (entity !== undefined && OCCUPANCY_CLASSES.has(entity.attributes.device_class ?? null)) {
       sensors.set(entity.id, entity.state);
@@ -78,7 +104,7 @@ export function deriveOccupancy(
  * Encodes an event for the occupancy dialect. The `data` part is serialized once per event; each endpoint
  * label (view) gets its own small envelope around it, rendered once and shared by all its recipients.
  */
-export class OccupancyEncoder implements EventEncoder {
+export class OccupancyEncoder implements EventEncoder<OutboundMessage> {
   readonly dialect = "occupancy";
 
   constructor(
@@ -92,19 +118,27 @@ export class OccupancyEncoder implements EventEncoder {
     return this.ackTypes.has(type);
   }
 
-  encode(event: BridgeEvent): EncodedEvent | null {
+  encode(event: BridgeEvent): EncodedEvent<OutboundMessage> | null {
     const type = occupancyMessageType(event);
     if (type === null) return null;
     let dataJson: string | undefined;
+    const requiresAck = this.requiresAck(type);
     const typeAndTime = `"message_type":${JSON.stringify(type)},"timestamp":${JSON.stringify(event.time)}`;
-    const roomAndAck = `"room_id":${JSON.stringify(eventRoom(event))},"requires_ack":${this.requiresAck(type)}`;
+    const roomAndAck = `"room_id":${JSON.stringify(eventRoom(event))},"requires_ack":${requiresAck}`;
     return new EncodedEvent(
       event,
       (view) => {
         dataJson ??= JSON.stringify(this.data(event));
-        return Buffer.from(
+        const frame = Buffer.from(
           `{"message_id":${JSON.stringify(occupancyMessageId(event, view))},${typeAndTime},"endpoint":${JSON.stringify(view)},${roomAndAck},"data":${dataJson},"seq":${event.seq}}`,
         );
+        return {
+          frame,
+          seq: event.seq,
+          conflationKey: conflationKey(event, view),
+          requiresAck,
+          shared: true,
+        };
       },
       () => this.countRender(this.dialect),
     );

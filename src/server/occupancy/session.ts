@@ -10,8 +10,9 @@ import { AuthError } from "../auth/authenticator.js";
 import { narrow, type Principal, roomAllowed } from "../auth/principal.js";
 import { Connection, type ConnectionContext, type InboundErrorCodes } from "../connection.js";
 import { sharedKindKey } from "../index-keys.js";
+import type { OutboundMessage } from "../outbound-queue.js";
 import { ProtocolError } from "../validation.js";
-import { type OccupancyEncoder, occupancyMessageId, occupancyMessageType } from "./encoder.js";
+import { type OccupancyEncoder, occupancyMessageId } from "./encoder.js";
 import {
   type Endpoint,
   type EndpointKind,
@@ -64,6 +65,43 @@ const OCCUPANCY_ERROR_CODES: InboundErrorCodes = {
   internal: OccupancyErrorCode.Connection,
 };
 
+const NO_VIEWS: readonly string[] = [];
+const PREDICTIONS = "/ws/predictions";
+const SYSTEM_STATUS = "/ws/system-status";
+const ALERTS = "/ws/alerts";
+const ONLY_PREDICTIONS: readonly string[] = [PREDICTIONS];
+const ONLY_SYSTEM_STATUS: readonly string[] = [SYSTEM_STATUS];
+const ONLY_ALERTS: readonly string[] = [ALERTS];
+
+/** The subscription keys (see `endpointKey`) an event can be seen under. */
+interface EventLabels {
+  readonly room: string | null;
+  readonly roomView: string | null;
+  readonly predictionsInRoom: string | null;
+  readonly alertsInRoom: string | null;
+}
+
+// The recipients of an event ask one after another: its labels are built once, not once per connection.
+let labelled: BridgeEvent | null = null;
+let labels: EventLabels = { room: null, roomView: null, predictionsInRoom: null, alertsInRoom: null };
+
+function labelsOf(event: BridgeEvent): EventLabels {
+  if (labelled !== event) {
+    const room = eventRoom(event);
+    labels =
+      room === null
+        ? { room, roomView: null, predictionsInRoom: null, alertsInRoom: null }
+        : {
+            room,
+            roomView: `/ws/room/${room}`,
+            predictionsInRoom: `${PREDICTIONS}#${room}`,
+            alertsInRoom: `${ALERTS}#${room}`,
+          };
+    labelled = event;
+  }
+  return labels;
+}
+
 /**
  * A client of the occupancy dialect (`/ws/predictions`, `/ws/system-status`, `/ws/alerts`,
  * `/ws/room/{room_id}`): it must authenticate; its path's endpoint is then subscribed; capabilities gate
@@ -74,7 +112,8 @@ export class OccupancySession extends Connection {
   readonly endpoint: string;
   protected readonly errorCodes = OCCUPANCY_ERROR_CODES;
   private readonly subs = new Map<string, Endpoint>();
-  private lastViews: { event: BridgeEvent | null; views: string[] } = { event: null, views: [] };
+  private lastEvent: BridgeEvent | null = null;
+  private lastViews: readonly string[] = NO_VIEWS;
 
   constructor(
     id: string,
@@ -114,74 +153,80 @@ export class OccupancySession extends Connection {
   }
 
   /** The endpoint labels under which this client gets the event (a prediction may come on two). */
-  private views(event: BridgeEvent): string[] {
+  private views(event: BridgeEvent): readonly string[] {
     // By identity, not seq: the events of a snapshot share one seq.
-    if (this.lastViews.event === event) return this.lastViews.views;
-    const views = this.computeViews(event);
-    this.lastViews = { event, views };
-    return views;
+    if (this.lastEvent !== event) {
+      this.lastViews = this.computeViews(event);
+      this.lastEvent = event;
+    }
+    return this.lastViews;
   }
 
-  private computeViews(event: BridgeEvent): string[] {
+  private computeViews(event: BridgeEvent): readonly string[] {
     const principal = this.principal;
-    if (principal === null || this.subs.size === 0) return [];
-    const room = eventRoom(event);
+    if (principal === null || this.subs.size === 0) return NO_VIEWS;
+    const labels = labelsOf(event);
+    const room = labels.room;
     const can = (capability: Capability): boolean => principal.capabilities.has(capability);
-    const subscribed = (kind: EndpointKind): boolean =>
-      this.subs.has(`/ws/${kind}`) || (room !== null && this.subs.has(`/ws/${kind}#${room}`));
     const roomView =
-      room !== null && can("room_specific") && this.subs.has(`/ws/room/${room}`) ? [`/ws/room/${room}`] : [];
+      labels.roomView !== null && can("room_specific") && this.subs.has(labels.roomView)
+        ? labels.roomView
+        : null;
     switch (event.kind) {
-      case EventKind.PredictionUpdate:
-        if (!roomAllowed(principal, room)) return [];
-        return [...(can("predictions") && subscribed("predictions") ? ["/ws/predictions"] : []), ...roomView];
+      case EventKind.PredictionUpdate: {
+        if (!roomAllowed(principal, room)) return NO_VIEWS;
+        const feed =
+          can("predictions") && (this.subs.has(PREDICTIONS) || this.has(labels.predictionsInRoom))
+            ? PREDICTIONS
+            : null;
+        if (feed === null) return roomView === null ? NO_VIEWS : [roomView];
+        return roomView === null ? ONLY_PREDICTIONS : [feed, roomView];
+      }
       case EventKind.SystemStatus:
-        return can("system_status") && this.subs.has("/ws/system-status") ? ["/ws/system-status"] : [];
+        return can("system_status") && this.subs.has(SYSTEM_STATUS) ? ONLY_SYSTEM_STATUS : NO_VIEWS;
       case EventKind.Alert:
       case EventKind.Drift:
-        if (room !== null && !roomAllowed(principal, room)) return [];
-        if (isAdminOnlyEvent(event) && !can("admin")) return [];
-        return can("alerts") && subscribed("alerts") ? ["/ws/alerts"] : [];
+        if (room !== null && !roomAllowed(principal, room)) return NO_VIEWS;
+        if (isAdminOnlyEvent(event) && !can("admin")) return NO_VIEWS;
+        return can("alerts") && (this.subs.has(ALERTS) || this.has(labels.alertsInRoom))
+          ? ONLY_ALERTS
+          : NO_VIEWS;
       case EventKind.EntityStateChanged:
-        return roomAllowed(principal, room) ? roomView : [];
+        return roomView !== null && roomAllowed(principal, room) ? [roomView] : NO_VIEWS;
       default:
-        return [];
+        return NO_VIEWS;
     }
+  }
+
+  private has(key: string | null): boolean {
+    return key !== null && this.subs.has(key);
   }
 
   matches(event: BridgeEvent): boolean {
     return this.views(event).length > 0;
   }
 
-  protected enqueue(encoded: EncodedEvent): void {
+  protected enqueue(encoded: EncodedEvent<OutboundMessage>): void {
     const event = encoded.event;
-    const type = occupancyMessageType(event);
-    if (type === null) return;
-    const requiresAck = this.encoder.requiresAck(type);
-    const identity = this.identity();
     for (const view of this.views(event)) {
-      const frame = encoded.frame(view);
+      const message = encoded.view(view);
       // Recorded (on disk) before it is sent. Already pending for this identity (another of its connections,
       // or a replay of a message it has not acknowledged): the tracker's redelivery owns it, not this send.
-      if (
-        requiresAck &&
-        identity !== null &&
-        !this.ctx.delivery.acks.track(identity, occupancyMessageId(event, view), event.seq, frame.toString())
-      ) {
-        continue;
+      if (message.requiresAck) {
+        const identity = this.identity();
+        if (
+          identity === null ||
+          !this.ctx.delivery.acks.track(
+            identity,
+            occupancyMessageId(event, view),
+            event.seq,
+            message.frame.toString(),
+          )
+        ) {
+          continue;
+        }
       }
-      this.push({
-        frame,
-        seq: event.seq,
-        conflationKey:
-          event.kind === EventKind.EntityStateChanged
-            ? `state:${event.data.entity_id}:${view}`
-            : event.kind === EventKind.PredictionUpdate
-              ? `prediction:${event.data.room_id}:${view}`
-              : null,
-        requiresAck,
-        shared: true,
-      });
+      this.push(message);
     }
   }
 
@@ -289,7 +334,7 @@ export class OccupancySession extends Connection {
     const frames: Buffer[] = [];
     for (const event of events) {
       const encoded = this.encoder.encode(event);
-      if (encoded !== null) for (const view of this.views(event)) frames.push(encoded.frame(view));
+      if (encoded !== null) for (const view of this.views(event)) frames.push(encoded.view(view).frame);
     }
     const head = JSON.stringify({
       message_id: randomUUID(),

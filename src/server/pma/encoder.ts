@@ -1,6 +1,7 @@
 import { type BridgeEvent, EventKind, type PredictionData } from "../../core/events.js";
 import { EncodedEvent, type EventEncoder } from "../../core/hub/encoded-event.js";
 import { sanitizeAttributes } from "../auth/sanitize.js";
+import type { OutboundMessage } from "../outbound-queue.js";
 import { humanDuration, secondsUntil } from "../time-until.js";
 
 /** The PMA message type for each event kind. */
@@ -68,7 +69,7 @@ export function pmaMessageId(event: BridgeEvent): string {
  * Encodes each event once into the PMA envelope `{type, data, timestamp, seq}`; one view, shared by all.
  * Messages that need an acknowledgement also carry `message_id` and `requires_ack: true`.
  */
-export class PmaEncoder implements EventEncoder {
+export class PmaEncoder implements EventEncoder<OutboundMessage> {
   readonly dialect = "pma";
 
   constructor(
@@ -78,12 +79,13 @@ export class PmaEncoder implements EventEncoder {
     private readonly now: () => number = Date.now,
   ) {}
 
-  encode(event: BridgeEvent): EncodedEvent {
-    const ack = this.requiresAck(event) ? { message_id: pmaMessageId(event), requires_ack: true } : {};
+  encode(event: BridgeEvent): EncodedEvent<OutboundMessage> {
+    const requiresAck = this.requiresAck(event);
+    const ack = requiresAck ? { message_id: pmaMessageId(event), requires_ack: true } : {};
     return new EncodedEvent(
       event,
-      () =>
-        Buffer.from(
+      () => ({
+        frame: Buffer.from(
           JSON.stringify({
             type: pmaMessageType(event.kind),
             ...ack,
@@ -92,6 +94,11 @@ export class PmaEncoder implements EventEncoder {
             seq: event.seq,
           }),
         ),
+        seq: event.seq,
+        conflationKey: event.kind === EventKind.EntityStateChanged ? `state:${event.data.entity_id}` : null,
+        requiresAck,
+        shared: true,
+      }),
       () => this.countRender(this.dialect),
     );
   }

@@ -8,6 +8,7 @@ import { AuthError } from "../auth/authenticator.js";
 import { ANONYMOUS, type Principal, roomAllowed, SENSITIVE_DOMAINS } from "../auth/principal.js";
 import { CLIENT_ID, Connection, type ConnectionContext, type InboundErrorCodes } from "../connection.js";
 import { sharedKindKey } from "../index-keys.js";
+import type { OutboundMessage } from "../outbound-queue.js";
 import { type PmaEncoder, pmaMessageId } from "./encoder.js";
 import {
   isExemptPmaMessage,
@@ -127,33 +128,26 @@ export class PmaSession extends Connection {
     return (SYSTEM_KINDS.has(event.kind) && principal.kind !== "anonymous") || this.subs.matches(event);
   }
 
-  protected enqueue(encoded: EncodedEvent): void {
-    const event = encoded.event;
-    const frame = encoded.frame();
-    const requiresAck = this.encoder.requiresAck(event);
-    if (requiresAck) {
+  protected enqueue(encoded: EncodedEvent<OutboundMessage>): void {
+    const message = encoded.view();
+    if (message.requiresAck) {
       const identity = this.identity();
+      const event = encoded.event;
       // Recorded before it is sent; when already pending for this identity, the tracker's redelivery owns it.
       if (
         identity === null ||
-        !this.ctx.delivery.acks.track(identity, pmaMessageId(event), event.seq, frame.toString())
+        !this.ctx.delivery.acks.track(identity, pmaMessageId(event), event.seq, message.frame.toString())
       ) {
         return;
       }
     }
-    this.push({
-      frame,
-      seq: event.seq,
-      conflationKey: event.kind === EventKind.EntityStateChanged ? `state:${event.data.entity_id}` : null,
-      requiresAck,
-      shared: true,
-    });
+    this.push(message);
   }
 
   sendSnapshot(reason: SnapshotReason, events: readonly BridgeEvent[], seq: number, epoch: string): void {
     const frames = events.flatMap((event) => {
       const encoded = this.encoder.encode(event);
-      return encoded === null ? [] : [encoded.frame()];
+      return encoded === null ? [] : [encoded.view().frame];
     });
     this.pushSnapshot(
       {

@@ -99,21 +99,23 @@ export class Hub implements EventSink, Service {
         this.log.error({ err: error, seq: event.seq }, "event listener failed");
       }
     }
-    // Each dialect's encoding, made on first use. Consecutive recipients mostly share an encoder, so the
-    // map is only consulted when the encoder differs from the previous recipient's.
+    // Each dialect's encoding, made on first use. Consecutive recipients mostly share an encoder, and there
+    // are only as many encoders as dialects: two short arrays, not a map per event.
     let lastEncoder: EventEncoder | undefined;
     let lastEncoded: EncodedEvent<unknown> | null = null;
-    let byEncoder: Map<EventEncoder, EncodedEvent<unknown> | null> | undefined;
+    const encoders: EventEncoder[] = [];
+    const encodings: (EncodedEvent<unknown> | null)[] = [];
     for (const client of this.index.candidates(eventKeys(event))) {
       if (!client.matches(event)) continue;
       let encoded: EncodedEvent<unknown> | null | undefined;
       if (client.encoder === lastEncoder) encoded = lastEncoded;
       else {
-        byEncoder ??= new Map();
-        encoded = byEncoder.get(client.encoder);
-        if (encoded === undefined) {
+        const known = encoders.indexOf(client.encoder);
+        if (known >= 0) encoded = encodings[known] ?? null;
+        else {
           encoded = this.encode(client.encoder, event);
-          byEncoder.set(client.encoder, encoded);
+          encoders.push(client.encoder);
+          encodings.push(encoded);
         }
         lastEncoder = client.encoder;
         lastEncoded = encoded;

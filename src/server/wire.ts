@@ -77,9 +77,10 @@ function endOfTick(): void {
 const CORK_FLUSH_BYTES = 64 * 1024;
 
 /**
- * Sends a shared payload: pre-framed when safe, through `ws.send` otherwise. Same bytes either way. Frames
- * written in one tick are corked and leave together at the end of the tick (one system call per socket for a
- * burst of events), or as soon as 64 KiB are waiting. No completion callback: see `FrameSink`.
+ * Sends a shared payload: pre-framed when safe, through `ws.send` otherwise. Same bytes either way. The first
+ * frame of a tick is written at once; when more follow in the same tick (a burst of events) the socket is
+ * corked, so they leave together in one system call at the end of the tick, or as soon as 64 KiB are
+ * waiting. No completion callback: see `FrameSink`.
  */
 export function sendShared(ws: WebSocket, payload: Buffer): void {
   const socket = rawSocket(ws);
@@ -90,10 +91,11 @@ export function sendShared(ws: WebSocket, payload: Buffer): void {
   if (!touched.has(socket)) {
     if (touched.size === 0) process.nextTick(endOfTick);
     touched.add(socket);
+  } else if (socket.writableCorked === 0) {
+    socket.cork();
   }
-  if (socket.writableCorked === 0) socket.cork();
   socket.write(textFrame(payload));
-  if (socket.writableLength >= CORK_FLUSH_BYTES) socket.uncork();
+  if (socket.writableCorked > 0 && socket.writableLength >= CORK_FLUSH_BYTES) socket.uncork();
 }
 
 /**

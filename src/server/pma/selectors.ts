@@ -47,12 +47,22 @@ export function canonicalEventType(name: string): string {
   return ALIASES[name] ?? name;
 }
 
-/** The subscription names an event answers to: its bridge kind (for bridge kinds) and its HA event type. */
-function eventTypesOf(event: BridgeEvent): string[] {
-  const names: string[] = BRIDGE_EVENT_TYPES.has(event.kind) ? [event.kind] : [];
-  const haType = event.ha_event_type ?? HA_TYPE_OF_KIND[event.kind];
-  if (haType !== undefined) names.push(haType);
-  return names;
+let typed: BridgeEvent | null = null;
+let typedNames: readonly string[] = [];
+
+/**
+ * The subscription names an event answers to: its bridge kind (for bridge kinds) and its HA event type. Made
+ * once per event: its recipients ask one after another.
+ */
+function eventTypesOf(event: BridgeEvent): readonly string[] {
+  if (typed !== event) {
+    const names: string[] = BRIDGE_EVENT_TYPES.has(event.kind) ? [event.kind] : [];
+    const haType = event.ha_event_type ?? HA_TYPE_OF_KIND[event.kind];
+    if (haType !== undefined) names.push(haType);
+    typedNames = names;
+    typed = event;
+  }
+  return typedNames;
 }
 
 export function domainOf(event: BridgeEvent): string | undefined {
@@ -153,9 +163,9 @@ export class PmaSubscriptions {
     return total;
   }
 
-  matches(event: BridgeEvent): boolean {
+  /** `room` is the event's room (`eventRoom`), which the caller has at hand. */
+  matches(event: BridgeEvent, room: string | null = eventRoom(event)): boolean {
     if (event.entity_id !== undefined && this.entities?.has(event.entity_id) === true) return true;
-    const room = eventRoom(event);
     if (room !== null && (this.rooms?.has(room) === true || this.legacyRooms?.has(room) === true))
       return true;
     const selectors = this.eventSelectors;

@@ -1,4 +1,5 @@
 import type { WebSocket } from "ws";
+import type { Capability } from "../../config/schema.js";
 import { parseResumeQuery, type SnapshotReason } from "../../core/delivery/resume.js";
 import { isAdminOnlyEvent } from "../../core/delivery/undeliverable.js";
 import { type BridgeEvent, EventKind, type JsonValue } from "../../core/events.js";
@@ -37,25 +38,54 @@ const ANONYMOUS_KINDS: ReadonlySet<EventKind> = new Set([
   EventKind.EntityUpdated,
 ]);
 
+/** What decides who may see an event, worked out once per event (its recipients ask one after another). */
+interface Visibility {
+  readonly system: boolean;
+  /** Anonymous clients may see it: an entity event outside the sensitive domains. */
+  readonly anonymous: boolean;
+  readonly adminOnly: boolean;
+  readonly capability: Capability;
+  readonly room: string | null;
+  /** About an entity or a room, so the principal's rooms apply (floor-level and room-less events pass). */
+  readonly roomScoped: boolean;
+}
+
+let seen: BridgeEvent | null = null;
+let seenVisibility: Visibility | undefined;
+
+function visibility(event: BridgeEvent): Visibility {
+  if (seen !== event || seenVisibility === undefined) {
+    const domain = domainOf(event);
+    const room = eventRoom(event);
+    seenVisibility = {
+      system: SYSTEM_KINDS.has(event.kind),
+      anonymous: ANONYMOUS_KINDS.has(event.kind) && domain !== undefined && !SENSITIVE_DOMAINS.has(domain),
+      adminOnly: isAdminOnlyEvent(event),
+      capability:
+        event.kind === EventKind.PredictionUpdate
+          ? "predictions"
+          : event.kind === EventKind.Alert || event.kind === EventKind.Drift
+            ? "alerts"
+            : "entities",
+      room,
+      roomScoped: room !== null || event.entity_id !== undefined,
+    };
+    seen = event;
+  }
+  return seenVisibility;
+}
+
+function allowed(principal: Principal, v: Visibility): boolean {
+  if (principal.kind === "anonymous") return v.anonymous;
+  if (v.system) return true;
+  if (v.adminOnly) return principal.capabilities.has("admin");
+  if (!principal.capabilities.has(v.capability)) return false;
+  return !v.roomScoped || roomAllowed(principal, v.room);
+}
+
 /** May this principal see this event at all (before subscriptions)? */
 export function pmaAllowed(principal: Principal, event: BridgeEvent): boolean {
-  if (principal.kind === "anonymous") {
-    const domain = domainOf(event);
-    return ANONYMOUS_KINDS.has(event.kind) && domain !== undefined && !SENSITIVE_DOMAINS.has(domain);
-  }
-  if (SYSTEM_KINDS.has(event.kind)) return true;
-  if (isAdminOnlyEvent(event)) return principal.capabilities.has("admin");
-  const capability =
-    event.kind === EventKind.PredictionUpdate
-      ? "predictions"
-      : event.kind === EventKind.Alert || event.kind === EventKind.Drift
-        ? "alerts"
-        : "entities";
-  if (!principal.capabilities.has(capability)) return false;
-  // Events about an entity or a room need that room granted; floor-level and room-less events pass.
-  const room = eventRoom(event);
-  if (room !== null || event.entity_id !== undefined) return roomAllowed(principal, room);
-  return true;
+  return allowed(principal, visibility(event));
 }
 
 const SUBSCRIPTION_TYPE: Record<SubscriptionCommandType, string> = {
@@ -124,8 +154,10 @@ export class PmaSession extends Connection {
 
   matches(event: BridgeEvent): boolean {
     const principal = this.principal;
-    if (principal === null || !pmaAllowed(principal, event)) return false;
-    return (SYSTEM_KINDS.has(event.kind) && principal.kind !== "anonymous") || this.subs.matches(event);
+    if (principal === null) return false;
+    const v = visibility(event);
+    if (!allowed(principal, v)) return false;
+    return (v.system && principal.kind !== "anonymous") || this.subs.matches(event, v.room);
   }
 
   protected enqueue(encoded: EncodedEvent<OutboundMessage>): void {

@@ -5,7 +5,7 @@
  */
 import { listFromEnv, namesFromEnv, numberFromEnv } from "../lib/env.mjs";
 import { planClients } from "../lib/mix.mjs";
-import { measureStep, SCRIPTS, SERVERS, startHa, startServer } from "../lib/processes.mjs";
+import { measureStep, SCRIPTS, SERVERS, settle, startHa, startServer } from "../lib/processes.mjs";
 import { median, printTable, ratio } from "../lib/report.mjs";
 import { Child } from "../lib/rpc.mjs";
 
@@ -36,6 +36,7 @@ export async function fanout() {
       await setup.clients.call("connect", { baseUrl: setup.server.baseUrl, plan, token: setup.server.token });
       // A short warm-up so JIT compilation is not billed to the first measured step.
       await measureStep({ ...setup, rate: settings.rates[0], seconds: 1 });
+      await settle(setup.server);
     }
     for (const rate of settings.rates) {
       for (let repeat = 0; repeat < settings.repeats; repeat++) {

@@ -123,15 +123,17 @@ export class OutboundQueue {
     else this.blockedSince ??= this.now();
     if (!this.waiting) {
       this.waiting = true;
+      // Made on the first congestion only: most connections never need it (idle memory).
+      this.wake ??= () => {
+        this.waiting = false;
+        this.flush();
+      };
       this.sink.onceDrained(this.wake);
     }
   }
 
   /** The socket drained: the queue gets its next chance to move (no timers, no polling). */
-  private readonly wake = (): void => {
-    this.waiting = false;
-    this.flush();
-  };
+  private wake: (() => void) | undefined;
 
   private write(message: OutboundMessage): void {
     this.counters.sent += 1;

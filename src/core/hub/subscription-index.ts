@@ -28,7 +28,7 @@ export function eventRoom(event: BridgeEvent): string | null {
   return null;
 }
 
-function inAny<S>(sets: readonly Set<S>[], item: S): boolean {
+function inAny<S>(sets: readonly ReadonlySet<S>[], item: S): boolean {
   for (const set of sets) if (set.has(item)) return true;
   return false;
 }
@@ -39,10 +39,22 @@ function inAny<S>(sets: readonly Set<S>[], item: S): boolean {
  */
 const MEMO_LIMIT = 8192;
 
-/** key → subscribers, with the reverse map so that re-indexing a subscriber touches only its own keys. */
+/** The subscribers under one key. */
+interface Bucket<S> {
+  readonly key: string;
+  readonly members: Set<S>;
+}
+
+const NO_BUCKETS: readonly never[] = [];
+
+/**
+ * key → subscribers, with the reverse map so that re-indexing a subscriber touches only its own keys. The
+ * reverse map points at the buckets themselves: a subscriber keeps no key strings of its own (each key
+ * string exists once, in its bucket), which is most of an idle connection's index cost.
+ */
 export class SubscriptionIndex<S> {
-  private readonly buckets = new Map<string, Set<S>>();
-  private readonly keysOf = new Map<S, ReadonlySet<string>>();
+  private readonly buckets = new Map<string, Bucket<S>>();
+  private readonly bucketsOf = new Map<S, readonly Bucket<S>[]>();
   /**
    * Candidates by the event's keys: subscriptions change rarely and the same entities change again and
    * again, so most events find their candidate list here. Any change to the index forgets it all.
@@ -51,29 +63,30 @@ export class SubscriptionIndex<S> {
 
   /** Replaces the keys a subscriber is indexed under. */
   set(subscriber: S, keys: Iterable<string>): void {
-    const next = new Set(keys);
-    const previous = this.keysOf.get(subscriber);
-    if (previous !== undefined) {
-      for (const key of previous) if (!next.has(key)) this.removeFromBucket(key, subscriber);
+    const wanted = new Set(keys);
+    const next: Bucket<S>[] = [];
+    for (const bucket of this.bucketsOf.get(subscriber) ?? NO_BUCKETS) {
+      if (wanted.delete(bucket.key)) next.push(bucket);
+      else this.leave(bucket, subscriber);
     }
-    for (const key of next) {
-      if (previous?.has(key) === true) continue;
+    for (const key of wanted) {
       let bucket = this.buckets.get(key);
       if (bucket === undefined) {
-        bucket = new Set();
+        bucket = { key, members: new Set() };
         this.buckets.set(key, bucket);
       }
-      bucket.add(subscriber);
+      bucket.members.add(subscriber);
+      next.push(bucket);
     }
-    this.keysOf.set(subscriber, next);
+    this.bucketsOf.set(subscriber, next);
     this.memo.clear();
   }
 
   delete(subscriber: S): void {
-    const previous = this.keysOf.get(subscriber);
+    const previous = this.bucketsOf.get(subscriber);
     if (previous === undefined) return;
-    for (const key of previous) this.removeFromBucket(key, subscriber);
-    this.keysOf.delete(subscriber);
+    for (const bucket of previous) this.leave(bucket, subscriber);
+    this.bucketsOf.delete(subscriber);
     this.memo.clear();
   }
 
@@ -93,30 +106,8 @@ export class SubscriptionIndex<S> {
     return found;
   }
 
-  /** An event has at most four keys, so asking the earlier buckets is cheaper than building a `Set`. */
-  private collect(keys: readonly string[]): S[] {
-    let found: S[] | undefined;
-    let earlier: Set<S>[] | undefined;
-    for (const key of keys) {
-      const bucket = this.buckets.get(key);
-      if (bucket === undefined) continue;
-      if (found === undefined || earlier === undefined) {
-        found = Array.from(bucket);
-        earlier = [bucket];
-        continue;
-      }
-      for (const subscriber of bucket) if (!inAny(earlier, subscriber)) found.push(subscriber);
-      earlier.push(bucket);
-    }
-    return found ?? [];
-  }
-
-  keys(subscriber: S): ReadonlySet<string> {
-    return this.keysOf.get(subscriber) ?? new Set();
-  }
-
   get size(): number {
-    return this.keysOf.size;
+    return this.bucketsOf.size;
   }
 
   /** Number of index buckets; exposed so tests can prove that unsubscribing leaves nothing behind. */
@@ -124,10 +115,26 @@ export class SubscriptionIndex<S> {
     return this.buckets.size;
   }
 
-  private removeFromBucket(key: string, subscriber: S): void {
-    const bucket = this.buckets.get(key);
-    if (bucket === undefined) return;
-    bucket.delete(subscriber);
-    if (bucket.size === 0) this.buckets.delete(key);
+  /** An event has at most four keys, so asking the earlier buckets is cheaper than building a `Set`. */
+  private collect(keys: readonly string[]): S[] {
+    let found: S[] | undefined;
+    let earlier: Set<S>[] | undefined;
+    for (const key of keys) {
+      const members = this.buckets.get(key)?.members;
+      if (members === undefined) continue;
+      if (found === undefined || earlier === undefined) {
+        found = Array.from(members);
+        earlier = [members];
+        continue;
+      }
+      for (const subscriber of members) if (!inAny(earlier, subscriber)) found.push(subscriber);
+      earlier.push(members);
+    }
+    return found ?? [];
+  }
+
+  private leave(bucket: Bucket<S>, subscriber: S): void {
+    bucket.members.delete(subscriber);
+    if (bucket.members.size === 0) this.buckets.delete(bucket.key);
   }
 }

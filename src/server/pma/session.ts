@@ -191,6 +191,16 @@ export class PmaSession extends Connection {
     );
   }
 
+  // The home's own id strings for ids it knows, so that clients following the same entities and rooms
+  // share one copy of each instead of keeping the copy their JSON was parsed into (idle memory).
+  private knownEntityId(id: string): string {
+    return this.ctx.home?.entity(id)?.id ?? id;
+  }
+
+  private knownRoomId(id: string): string {
+    return this.ctx.home?.room(id)?.id ?? id;
+  }
+
   protected isExempt(message: unknown): boolean {
     return isExemptPmaMessage(message);
   }
@@ -295,14 +305,20 @@ export class PmaSession extends Connection {
         items = this.subs.removeEventTypes(command.eventTypes);
         break;
       case "subscribe_ha_entities":
-        items = this.subs.addIds("entities", command.entityIds);
+        items = this.subs.addIds(
+          "entities",
+          command.entityIds.map((id) => this.knownEntityId(id)),
+        );
         break;
       case "unsubscribe_ha_entities":
         items = this.subs.removeIds("entities", command.entityIds);
         break;
       case "subscribe_ha_rooms":
         if (!this.roomsGranted(command.type, command.roomIds)) return;
-        items = this.subs.addIds("rooms", command.roomIds);
+        items = this.subs.addIds(
+          "rooms",
+          command.roomIds.map((id) => this.knownRoomId(id)),
+        );
         break;
       case "unsubscribe_ha_rooms":
         items = this.subs.removeIds("rooms", command.roomIds);

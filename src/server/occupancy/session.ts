@@ -5,6 +5,7 @@ import { parseResumeQuery, type SnapshotReason } from "../../core/delivery/resum
 import { isAdminOnlyEvent } from "../../core/delivery/undeliverable.js";
 import { type BridgeEvent, EventKind, type JsonValue } from "../../core/events.js";
 import type { EncodedEvent } from "../../core/hub/encoded-event.js";
+import { perEvent } from "../../core/hub/per-event.js";
 import { eventRoom, roomKey } from "../../core/hub/subscription-index.js";
 import { AuthError } from "../auth/authenticator.js";
 import { narrow, type Principal, roomAllowed } from "../auth/principal.js";
@@ -73,7 +74,7 @@ const ONLY_PREDICTIONS: readonly string[] = [PREDICTIONS];
 const ONLY_SYSTEM_STATUS: readonly string[] = [SYSTEM_STATUS];
 const ONLY_ALERTS: readonly string[] = [ALERTS];
 
-/** The subscription keys (see `endpointKey`) an event can be seen under. */
+/** The subscription keys (see `endpointKey`) an event can be seen under, built once per event. */
 interface EventLabels {
   readonly room: string | null;
   readonly roomView: string | null;
@@ -81,26 +82,17 @@ interface EventLabels {
   readonly alertsInRoom: string | null;
 }
 
-// The recipients of an event ask one after another: its labels are built once, not once per connection.
-let labelled: BridgeEvent | null = null;
-let labels: EventLabels = { room: null, roomView: null, predictionsInRoom: null, alertsInRoom: null };
-
-function labelsOf(event: BridgeEvent): EventLabels {
-  if (labelled !== event) {
-    const room = eventRoom(event);
-    labels =
-      room === null
-        ? { room, roomView: null, predictionsInRoom: null, alertsInRoom: null }
-        : {
-            room,
-            roomView: `/ws/room/${room}`,
-            predictionsInRoom: `${PREDICTIONS}#${room}`,
-            alertsInRoom: `${ALERTS}#${room}`,
-          };
-    labelled = event;
-  }
-  return labels;
-}
+const labelsOf = perEvent((event): EventLabels => {
+  const room = eventRoom(event);
+  return room === null
+    ? { room, roomView: null, predictionsInRoom: null, alertsInRoom: null }
+    : {
+        room,
+        roomView: `/ws/room/${room}`,
+        predictionsInRoom: `${PREDICTIONS}#${room}`,
+        alertsInRoom: `${ALERTS}#${room}`,
+      };
+});
 
 /**
  * A client of the occupancy dialect (`/ws/predictions`, `/ws/system-status`, `/ws/alerts`,

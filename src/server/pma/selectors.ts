@@ -1,4 +1,5 @@
 import { type BridgeEvent, EventKind } from "../../core/events.js";
+import { perEvent } from "../../core/hub/per-event.js";
 import { entityKey, eventRoom, roomKey } from "../../core/hub/subscription-index.js";
 import { sharedKindKey, typeKeyIn, typeKeyTable } from "../index-keys.js";
 import type { EventFilters } from "./protocol.js";
@@ -47,23 +48,13 @@ export function canonicalEventType(name: string): string {
   return ALIASES[name] ?? name;
 }
 
-let typed: BridgeEvent | null = null;
-let typedNames: readonly string[] = [];
-
-/**
- * The subscription names an event answers to: its bridge kind (for bridge kinds) and its HA event type. Made
- * once per event: its recipients ask one after another.
- */
-function eventTypesOf(event: BridgeEvent): readonly string[] {
-  if (typed !== event) {
-    const names: string[] = BRIDGE_EVENT_TYPES.has(event.kind) ? [event.kind] : [];
-    const haType = event.ha_event_type ?? HA_TYPE_OF_KIND[event.kind];
-    if (haType !== undefined) names.push(haType);
-    typedNames = names;
-    typed = event;
-  }
-  return typedNames;
-}
+/** The subscription names an event answers to: its bridge kind (for bridge kinds) and its HA event type. */
+const eventTypesOf = perEvent((event): readonly string[] => {
+  const names: string[] = BRIDGE_EVENT_TYPES.has(event.kind) ? [event.kind] : [];
+  const haType = event.ha_event_type ?? HA_TYPE_OF_KIND[event.kind];
+  if (haType !== undefined) names.push(haType);
+  return names;
+});
 
 export function domainOf(event: BridgeEvent): string | undefined {
   if (event.domain !== undefined) return event.domain;

@@ -4,6 +4,7 @@ import { parseResumeQuery, type SnapshotReason } from "../../core/delivery/resum
 import { isAdminOnlyEvent } from "../../core/delivery/undeliverable.js";
 import { type BridgeEvent, EventKind, type JsonValue } from "../../core/events.js";
 import type { EncodedEvent } from "../../core/hub/encoded-event.js";
+import { perEvent } from "../../core/hub/per-event.js";
 import { eventRoom } from "../../core/hub/subscription-index.js";
 import { AuthError } from "../auth/authenticator.js";
 import { ANONYMOUS, type Principal, roomAllowed, SENSITIVE_DOMAINS } from "../auth/principal.js";
@@ -38,7 +39,7 @@ const ANONYMOUS_KINDS: ReadonlySet<EventKind> = new Set([
   EventKind.EntityUpdated,
 ]);
 
-/** What decides who may see an event, worked out once per event (its recipients ask one after another). */
+/** What decides who may see an event, worked out once per event. */
 interface Visibility {
   readonly system: boolean;
   /** Anonymous clients may see it: an entity event outside the sensitive domains. */
@@ -50,30 +51,23 @@ interface Visibility {
   readonly roomScoped: boolean;
 }
 
-let seen: BridgeEvent | null = null;
-let seenVisibility: Visibility | undefined;
-
-function visibility(event: BridgeEvent): Visibility {
-  if (seen !== event || seenVisibility === undefined) {
-    const domain = domainOf(event);
-    const room = eventRoom(event);
-    seenVisibility = {
-      system: SYSTEM_KINDS.has(event.kind),
-      anonymous: ANONYMOUS_KINDS.has(event.kind) && domain !== undefined && !SENSITIVE_DOMAINS.has(domain),
-      adminOnly: isAdminOnlyEvent(event),
-      capability:
-        event.kind === EventKind.PredictionUpdate
-          ? "predictions"
-          : event.kind === EventKind.Alert || event.kind === EventKind.Drift
-            ? "alerts"
-            : "entities",
-      room,
-      roomScoped: room !== null || event.entity_id !== undefined,
-    };
-    seen = event;
-  }
-  return seenVisibility;
-}
+const visibility = perEvent((event): Visibility => {
+  const domain = domainOf(event);
+  const room = eventRoom(event);
+  return {
+    system: SYSTEM_KINDS.has(event.kind),
+    anonymous: ANONYMOUS_KINDS.has(event.kind) && domain !== undefined && !SENSITIVE_DOMAINS.has(domain),
+    adminOnly: isAdminOnlyEvent(event),
+    capability:
+      event.kind === EventKind.PredictionUpdate
+        ? "predictions"
+        : event.kind === EventKind.Alert || event.kind === EventKind.Drift
+          ? "alerts"
+          : "entities",
+    room,
+    roomScoped: room !== null || event.entity_id !== undefined,
+  };
+});
 
 function allowed(principal: Principal, v: Visibility): boolean {
   if (principal.kind === "anonymous") return v.anonymous;
@@ -81,11 +75,6 @@ function allowed(principal: Principal, v: Visibility): boolean {
   if (v.adminOnly) return principal.capabilities.has("admin");
   if (!principal.capabilities.has(v.capability)) return false;
   return !v.roomScoped || roomAllowed(principal, v.room);
-}
-
-/** May this principal see this event at all (before subscriptions)? */
-export function pmaAllowed(principal: Principal, event: BridgeEvent): boolean {
-  return allowed(principal, visibility(event));
 }
 
 const SUBSCRIPTION_TYPE: Record<SubscriptionCommandType, string> = {

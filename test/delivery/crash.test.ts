@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import mqtt from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RunningCli, startCli } from "../helpers/cli.js";
+import { type RunningCli, startCli, waitHealthy } from "../helpers/cli.js";
 import { startBroker, type TestBroker } from "../helpers/mosquitto.js";
 import { TestClient } from "../helpers/ws-client.js";
 
@@ -24,7 +24,10 @@ async function alertsClient(port: number): Promise<TestClient> {
 
 async function startBridge(): Promise<{ bridge: RunningCli; port: number }> {
   const bridge = startCli(["run", "--config", configFile]);
-  return { bridge, port: await bridge.port };
+  const port = await bridge.port;
+  // Subscribed to the broker before anything is published, or the alerts would go to nobody.
+  await waitHealthy(port);
+  return { bridge, port };
 }
 
 describe("pending acknowledgements survive a crash of the bridge", () => {

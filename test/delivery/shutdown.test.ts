@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import mqtt, { type MqttClient } from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startCli } from "../helpers/cli.js";
+import { startCli, waitHealthy } from "../helpers/cli.js";
 import { startBroker, type TestBroker } from "../helpers/mosquitto.js";
 import { TestClient } from "../helpers/ws-client.js";
 
@@ -68,6 +68,8 @@ describe("graceful shutdown of the bridge process", () => {
   it("closes clients with 1012 on SIGTERM, exits 0, and keeps the epoch so a client resumes with a replay", async () => {
     const first = startCli(["run", "--config", configFile]);
     const port = await first.port;
+    // Subscribed to the broker before anything is published, or the alerts would go to nobody.
+    await waitHealthy(port);
     const panel = await alertFollower(port, "panel");
     const observer = await alertFollower(port, "observer");
     const epoch = panel.ofType("welcome")[0]?.data?.epoch;

@@ -78,3 +78,20 @@ export function startCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): 
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   return { child, stderr: () => stderr, port, exited };
 }
+
+/** Polls the bridge's `/healthz` until it answers 200: every source is connected and subscribed. */
+export async function waitHealthy(port: number, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = "";
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/healthz`);
+      last = await res.text();
+      if (res.status === 200) return;
+    } catch (error) {
+      last = String(error);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error(`the bridge on port ${port} was not healthy within ${timeoutMs} ms: ${last}`);
+}

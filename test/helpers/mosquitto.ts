@@ -27,6 +27,11 @@ export interface StartBrokerOptions {
   readonly auth?: { readonly username: string; readonly password: string };
   /** False makes a restart forget every session and retained message, like a broker without persistence. */
   readonly persistence?: boolean;
+  /**
+   * Refuse every subscription in its SUBACK. Always aedes: mosquitto grants wildcard subscriptions whatever its
+   * ACL says and filters at delivery instead.
+   */
+  readonly denySubscriptions?: boolean;
   /** Serve MQTT over TLS with a certificate for 127.0.0.1 from a throwaway CA (needs the `openssl` command). */
   readonly tls?: boolean;
 }
@@ -103,6 +108,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Tes
   // PMA_TEST_MQTT_BROKER=aedes forces the fallback, to check that it works where mosquitto is installed.
   const binary = process.env.PMA_TEST_MQTT_BROKER === "aedes" ? undefined : findBinary("mosquitto");
   const tls = options.tls === true ? makeCertificates() : undefined;
+  if (options.denySubscriptions === true) return startAedes(await freePort(), options, tls);
   if (binary === undefined) {
     const why =
       process.env.PMA_TEST_MQTT_BROKER === "aedes" ? "PMA_TEST_MQTT_BROKER=aedes" : "mosquitto not found";
@@ -249,19 +255,23 @@ async function startMosquitto(
 
 async function startAedes(
   port: number,
-  { auth, persistence = true }: StartBrokerOptions,
+  { auth, persistence = true, denySubscriptions = false }: StartBrokerOptions,
   tls: TlsFiles | undefined,
 ): Promise<TestBroker> {
   const { Aedes } = await import("aedes");
   const create = () =>
-    Aedes.createBroker(
-      auth === undefined
+    Aedes.createBroker({
+      ...(auth === undefined
         ? {}
         : {
             authenticate: (_client, username, password, done) =>
               done(null, username === auth.username && password?.toString() === auth.password),
-          },
-    );
+          }),
+      ...(denySubscriptions
+        ? // A null subscription is aedes's way to refuse one (an error would close the connection).
+          { authorizeSubscribe: (_client, _subscription, done) => done(null, null) }
+        : {}),
+    });
   // With persistence, one broker instance lives across restarts: its in-memory store plays mosquitto's disk.
   let aedes = await create();
   let server: Server | undefined;

@@ -417,8 +417,13 @@ export class MqttSource implements Service {
         if (!active) return;
         this.attempt = 0;
         this.log.info({ session_present: connack.sessionPresent }, "connected to the MQTT broker");
-        this.options.health.set(HEALTH_COMPONENT, true);
-        this.setConnection("connected", "connected to the MQTT broker");
+        // Ready (for /healthz and the adapter status clients see) only once the subscriptions stand, so that a
+        // message published after "ready" is never missed.
+        const ready = (): void => {
+          if (!active || !client.connected) return;
+          this.options.health.set(HEALTH_COMPONENT, true);
+          this.setConnection("connected", "connected to the MQTT broker");
+        };
         this.publish(client, { topic: config.status_topic, payload: STATUS_ONLINE, retain: true }, 1);
         this.publishDiscovery(client);
         clearInterval(this.diagnosticsTimer);
@@ -437,8 +442,13 @@ export class MqttSource implements Service {
             if (error !== null && error !== undefined) {
               subscribed = false;
               this.log.error({ err: error, filters }, "subscribing failed");
+              this.options.health.set(HEALTH_COMPONENT, false, `subscribing failed (${error.message})`);
+              return;
             }
+            ready();
           });
+        } else {
+          ready();
         }
       });
       client.on("message", (topic, payload, packet) => {

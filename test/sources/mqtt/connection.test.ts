@@ -152,7 +152,10 @@ describe("MqttSource connection", () => {
     const reasons: string[] = [];
     entry.health.onChange((_name, health) => reasons.push(health.reason ?? "ready"));
     await entry.source.start();
-    await waitFor(() => entry.source.connected(), "connection through the Supervisor's broker");
+    await waitFor(
+      () => entry.health.get("mqtt")?.ready === true,
+      "connection through the Supervisor's broker",
+    );
     expect(supervisor.requests).toHaveLength(3);
     expect(supervisor.requests[0]?.headers.authorization).toBe("Bearer supervisor-token");
     expect(reasons).toContain("no MQTT broker is registered with the Supervisor yet (Service not enabled)");
@@ -205,6 +208,30 @@ describe("MqttSource connection", () => {
     expect(lines.join("")).not.toContain('"wrong"');
     expect(entry.source.connected()).toBe(false);
     expect(entry.sink.of(EventKind.ConnectionStatus).at(-1)?.data.status).toBe("reconnecting");
+  });
+
+  it("is ready only once its subscriptions stand, and says so when the broker refuses them", async () => {
+    const open = await broker();
+    const entry = track(makeSource(uniqueMqttConfig(open.url)));
+    const states: (string | undefined)[] = [];
+    entry.health.onChange((_name, health) => states.push(health.ready ? "ready" : health.reason));
+    await entry.source.start();
+    await waitFor(() => entry.health.get("mqtt")?.ready === true, "readiness");
+    expect(entry.sink.of(EventKind.ConnectionStatus).map((e) => e.data.status)).toEqual([
+      "reconnecting",
+      "connected",
+    ]);
+
+    const locked = await broker({ denySubscriptions: true });
+    const refused = track(makeSource(uniqueMqttConfig(locked.url)));
+    await refused.source.start();
+    await waitFor(
+      () => refused.health.get("mqtt")?.reason?.startsWith("subscribing failed"),
+      "the refused subscription in health",
+    );
+    expect(refused.source.connected()).toBe(true);
+    expect(refused.health.get("mqtt")?.ready).toBe(false);
+    expect(refused.sink.of(EventKind.ConnectionStatus).map((e) => e.data.status)).not.toContain("connected");
   });
 
   it.skipIf(!canMakeCertificates())(

@@ -41,7 +41,7 @@ async function started(...args: Parameters<typeof makeSource>): Promise<SourceUn
   const entry = makeSource(...args);
   running.push(entry);
   await entry.source.start();
-  await waitFor(() => entry.source.connected(), "the source to connect");
+  await waitFor(() => entry.health.get("mqtt")?.ready === true, "the source to connect and subscribe");
   return entry;
 }
 

@@ -1,6 +1,7 @@
 import type { EntityInfo, EventSourceName, FloorInfo, NewBridgeEvent, RoomInfo } from "./events.js";
 import type { HaStateObject, HomeDirectory, StateFeed } from "./home.js";
 import { domainOf, type EntityView, entityEvents, floorEvents, roomEvents } from "./home-model/normalize.js";
+import { isoFromMs } from "./iso-time.js";
 
 /** Registry records as the model keeps them: only the fields the bridge derives something from. */
 export interface FloorRecord {
@@ -254,10 +255,9 @@ export class HomeModel implements HomeDirectory, StateFeed {
 
   /** `now()` as ISO text; formatted once per millisecond, since bursts of changes share one. */
   private timestamp(): string {
-    const now = this.now();
-    const ms = now.getTime();
+    const ms = this.now().getTime();
     if (ms !== this.stampMs) {
-      this.stamp = now.toISOString();
+      this.stamp = isoFromMs(ms);
       this.stampMs = ms;
     }
     return this.stamp;

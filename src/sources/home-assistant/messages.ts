@@ -24,12 +24,20 @@ const contextObject = z.object({
 /** A bare string is a context id whose parent and user are null. */
 const compressedContext = z.union([z.string(), contextObject]);
 
+/** Date's range (±8.64e15 ms), in the float epoch seconds HA sends: anything beyond is no time at all. */
+const MAX_EPOCH_SECONDS = 8.64e12;
+const epochSeconds = z.number().min(-MAX_EPOCH_SECONDS).max(MAX_EPOCH_SECONDS);
+
+function isEpochSeconds(value: unknown): boolean {
+  return typeof value === "number" && value >= -MAX_EPOCH_SECONDS && value <= MAX_EPOCH_SECONDS;
+}
+
 export const compressedStateSchema = z.object({
   s: z.string(),
   a: attributes,
   c: compressedContext.optional(),
-  lc: z.number(),
-  lu: z.number().optional(),
+  lc: epochSeconds,
+  lu: epochSeconds.optional(),
 });
 export type CompressedState = z.infer<typeof compressedStateSchema>;
 
@@ -39,8 +47,8 @@ export const stateDiffSchema = z.object({
       s: z.string().optional(),
       a: attributes.optional(),
       c: compressedContext.optional(),
-      lc: z.number().optional(),
-      lu: z.number().optional(),
+      lc: epochSeconds.optional(),
+      lu: epochSeconds.optional(),
     })
     .optional(),
   "-": z.object({ a: z.array(z.string()) }).optional(),
@@ -120,7 +128,7 @@ function isPlainDiffPlus(value: unknown): boolean {
         break;
       case "lc":
       case "lu":
-        if (typeof field !== "number" || !Number.isFinite(field)) return false;
+        if (!isEpochSeconds(field)) return false;
         break;
       default:
         return false;

@@ -8,6 +8,7 @@ import {
   type SyncState,
 } from "../../core/events.js";
 import type { HaStateObject, HomeDirectory } from "../../core/home.js";
+import { isoFromMs } from "../../core/iso-time.js";
 import type { CompressedState, HaEvent, StateDiff } from "./messages.js";
 
 /**
@@ -18,9 +19,12 @@ import type { CompressedState, HaEvent, StateDiff } from "./messages.js";
 export const ADAPTER_ID = "homeassistant";
 export const ADAPTER_NAME = "Home Assistant";
 
-/** Compressed times are float epoch seconds; the bridge speaks ISO-8601 UTC with `Z` (millisecond precision). */
+/**
+ * Compressed times are float epoch seconds; the bridge speaks ISO-8601 UTC with `Z` (millisecond precision).
+ * The parser admits only times within Date's range.
+ */
 export function epochToIso(seconds: number): string {
-  return new Date(seconds * 1000).toISOString();
+  return isoFromMs(seconds * 1000);
 }
 
 type Context = NonNullable<HaStateObject["context"]>;

@@ -30,11 +30,14 @@ describe("HomeAssistantSource", () => {
       h.ha.injectEntitiesEvent({ r: ["sensor.ghost"] });
       h.ha.injectEntitiesEvent({ a: { "sensor.bad": { s: 1 } } });
       h.ha.injectEntitiesEvent({ r: "not a list" });
+      // Times a Date cannot hold (HA sends float epoch seconds): malformed, not a crash of the source.
+      h.ha.injectEntitiesEvent({ c: { "switch.coffee_machine": { "+": { lu: 1e300 } } } });
+      h.ha.injectEntitiesEvent({ a: { "sensor.far_future": { s: "1", a: {}, lc: -1e13 } } });
       // A diff that disagrees with HA's real state: the model drifts until the next resync.
       h.ha.injectEntitiesEvent({ c: { "switch.coffee_machine": { "+": { s: "on" } } } });
       await waitFor(() => h?.model.state("switch.coffee_machine")?.state === "on", "the bogus diff");
       expect(h.source.stats.unknownEntityDiffs).toBe(2);
-      expect(h.source.stats.malformedMessages).toBe(2);
+      expect(h.source.stats.malformedMessages).toBe(4);
       h.ha.dropConnections();
       await waitFor(() => h?.source.stats.syncs === 2, "the resync");
       expect(h.model.state("switch.coffee_machine")?.state).toBe("off");

@@ -73,31 +73,47 @@ function binarySensors(members: readonly string[]): readonly string[] {
   return sensors;
 }
 
+export interface RoomOccupancy {
+  /** True when any sensor is `on`, false when all sensors that know are `off`, null when none knows. */
+  readonly occupied: boolean | null;
+  /** The room's occupancy/motion/presence binary sensors in the room's order; the changed one last if new. */
+  readonly sensors: { readonly entity_id: string; readonly state: string | null }[];
+}
+
 /**
  * The room's occupancy as its occupancy/motion/presence binary sensors say, with the changed entity's new
  * state taking precedence over the directory (which may not have caught up yet). Null when the room has none.
+ * Runs once per room state change, so it builds nothing but its result.
  */
 export function deriveOccupancy(
   home: HomeDirectory | undefined,
   roomId: string,
   change: EntityStateChangedData,
-): { occupied: boolean | null; sensors: { entity_id: string; state: string | null }[] } {
-  const sensors = new Map<string, string | null>();
+): RoomOccupancy {
+  const changeCounts =
+    change.entity_type === "binary_sensor" && OCCUPANCY_CLASSES.has(change.attributes.device_class ?? null);
+  const sensors: { entity_id: string; state: string | null }[] = [];
+  let changeListed = false;
+  let on = false;
+  let known = false;
+  const add = (entityId: string, state: string | null): void => {
+    sensors.push({ entity_id: entityId, state });
+    if (state === "on") on = known = true;
+    else if (state === "off") known = true;
+  };
   for (const id of binarySensors(home?.roomEntityIds(roomId) ?? NO_MEMBERS)) {
+    if (changeCounts && id === change.entity_id) {
+      add(id, change.new_state);
+      changeListed = true;
+      continue;
+    }
     const entity = home?.entity(id);
     if (entity !== undefined && OCCUPANCY_CLASSES.has(entity.attributes.device_class ?? null)) {
-      sensors.set(entity.id, entity.state);
+      add(entity.id, entity.state);
     }
   }
-  if (
-    change.entity_type === "binary_sensor" &&
-    OCCUPANCY_CLASSES.has(change.attributes.device_class ?? null)
-  ) {
-    sensors.set(change.entity_id, change.new_state);
-  }
-  const list = [...sensors].map(([entity_id, state]) => ({ entity_id, state }));
-  const known = list.filter((s) => s.state === "on" || s.state === "off");
-  return { occupied: known.length === 0 ? null : known.some((s) => s.state === "on"), sensors: list };
+  if (changeCounts && !changeListed) add(change.entity_id, change.new_state);
+  return { occupied: known ? on : null, sensors };
 }
 
 /**

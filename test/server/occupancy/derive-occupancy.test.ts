@@ -1,0 +1,122 @@
+import { describe, expect, it } from "vitest";
+import type { EntityInfo, EntityStateChangedData } from "../../../src/core/events.js";
+import type { HomeDirectory } from "../../../src/core/home.js";
+import { deriveOccupancy } from "../../../src/server/occupancy/encoder.js";
+
+/** A kitchen as the directory knows it: what the room's members say before the change arrives. */
+const KITCHEN: Record<string, { state: string | null; device_class?: string }> = {
+  "light.kitchen": { state: "on" },
+  "binary_sensor.kitchen_motion": { state: "off", device_class: "motion" },
+  "binary_sensor.kitchen_door": { state: "on", device_class: "door" },
+  "binary_sensor.kitchen_presence": { state: "off", device_class: "presence" },
+  "binary_sensor.kitchen_radar": { state: "unavailable", device_class: "occupancy" },
+};
+
+function directory(members: Record<string, { state: string | null; device_class?: string }>): HomeDirectory {
+  const ids = Object.keys(members);
+  const entity = (id: string): EntityInfo | undefined => {
+    const m = members[id];
+    if (m === undefined) return undefined;
+    return {
+      id,
+      name: id,
+      type: id.slice(0, id.indexOf(".")),
+      source: "homeassistant",
+      state: m.state,
+      attributes: m.device_class === undefined ? {} : { device_class: m.device_class },
+      device_id: null,
+      disabled: false,
+      last_changed: null,
+      last_updated: null,
+    };
+  };
+  return {
+    rooms: () => [],
+    room: () => undefined,
+    floors: () => [],
+    entities: () => ids.flatMap((id) => entity(id) ?? []),
+    entity,
+    roomOf: (id) => (id in members ? "kitchen" : null),
+    roomEntityIds: (room) => (room === "kitchen" ? ids : []),
+  };
+}
+
+function change(entityId: string, newState: string, deviceClass?: string): EntityStateChangedData {
+  return {
+    entity_id: entityId,
+    entity_type: entityId.slice(0, entityId.indexOf(".")),
+    source: "homeassistant",
+    old_state: null,
+    new_state: newState,
+    attributes: deviceClass === undefined ? {} : { device_class: deviceClass },
+    changed_attributes: [],
+    room_id: "kitchen",
+    area_id: null,
+    last_changed: null,
+    last_updated: null,
+    user_id: null,
+  };
+}
+
+describe("deriveOccupancy", () => {
+  it("lists the room's occupancy, motion and presence sensors in the room's order, the change winning over the directory", () => {
+    expect(
+      deriveOccupancy(directory(KITCHEN), "kitchen", change("binary_sensor.kitchen_motion", "on", "motion")),
+    ).toEqual({
+      occupied: true,
+      sensors: [
+        { entity_id: "binary_sensor.kitchen_motion", state: "on" },
+        { entity_id: "binary_sensor.kitchen_presence", state: "off" },
+        { entity_id: "binary_sensor.kitchen_radar", state: "unavailable" },
+      ],
+    });
+  });
+
+  it("is unoccupied when every sensor that knows says off, whatever changed", () => {
+    const result = deriveOccupancy(directory(KITCHEN), "kitchen", change("light.kitchen", "off"));
+    expect(result.occupied).toBe(false);
+    expect(result.sensors.map((s) => s.entity_id)).toEqual([
+      "binary_sensor.kitchen_motion",
+      "binary_sensor.kitchen_presence",
+      "binary_sensor.kitchen_radar",
+    ]);
+  });
+
+  it("does not know (null) when no sensor has an on or off state", () => {
+    const home = directory({
+      "binary_sensor.kitchen_radar": { state: "unavailable", device_class: "occupancy" },
+    });
+    expect(deriveOccupancy(home, "kitchen", change("light.kitchen", "on"))).toEqual({
+      occupied: null,
+      sensors: [{ entity_id: "binary_sensor.kitchen_radar", state: "unavailable" }],
+    });
+  });
+
+  it("adds a changed sensor the directory does not list yet at the end", () => {
+    const result = deriveOccupancy(
+      directory(KITCHEN),
+      "kitchen",
+      change("binary_sensor.kitchen_new", "on", "occupancy"),
+    );
+    expect(result.occupied).toBe(true);
+    expect(result.sensors.at(-1)).toEqual({ entity_id: "binary_sensor.kitchen_new", state: "on" });
+    expect(result.sensors).toHaveLength(4);
+  });
+
+  it("ignores binary sensors of other classes, and a room without sensors has none and no verdict", () => {
+    expect(
+      deriveOccupancy(directory(KITCHEN), "kitchen", change("binary_sensor.kitchen_door", "on", "door"))
+        .occupied,
+    ).toBe(false);
+    expect(deriveOccupancy(directory(KITCHEN), "hall", change("light.hall", "on"))).toEqual({
+      occupied: null,
+      sensors: [],
+    });
+    expect(
+      deriveOccupancy(undefined, "kitchen", change("binary_sensor.kitchen_motion", "on", "motion")),
+    ).toEqual({
+      occupied: true,
+      sensors: [{ entity_id: "binary_sensor.kitchen_motion", state: "on" }],
+    });
+  });
+});

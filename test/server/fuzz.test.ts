@@ -1,18 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { rng } from "../helpers/rng.js";
 import { TestClient } from "../helpers/ws-client.js";
 import { prediction, stateChanged } from "../helpers/ws-events.js";
 import { ADMIN_KEY, startTestServer, type TestServer } from "../helpers/ws-server.js";
-
-/** Deterministic PRNG (mulberry32) so a failing run can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const TYPES = [
   "authenticate",

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { EntityInfo, EntityStateChangedData } from "../../../src/core/events.js";
-import type { HomeDirectory } from "../../../src/core/home.js";
+import type { EntityStateChangedData } from "../../../src/core/events.js";
 import { deriveOccupancy } from "../../../src/server/occupancy/encoder.js";
+import { homeWithRoom } from "../../helpers/home-directory.js";
 
 /** A kitchen as the directory knows it: what the room's members say before the change arrives. */
 const KITCHEN: Record<string, { state: string | null; device_class?: string }> = {
@@ -11,35 +11,6 @@ const KITCHEN: Record<string, { state: string | null; device_class?: string }> =
   "binary_sensor.kitchen_presence": { state: "off", device_class: "presence" },
   "binary_sensor.kitchen_radar": { state: "unavailable", device_class: "occupancy" },
 };
-
-function directory(members: Record<string, { state: string | null; device_class?: string }>): HomeDirectory {
-  const ids = Object.keys(members);
-  const entity = (id: string): EntityInfo | undefined => {
-    const m = members[id];
-    if (m === undefined) return undefined;
-    return {
-      id,
-      name: id,
-      type: id.slice(0, id.indexOf(".")),
-      source: "homeassistant",
-      state: m.state,
-      attributes: m.device_class === undefined ? {} : { device_class: m.device_class },
-      device_id: null,
-      disabled: false,
-      last_changed: null,
-      last_updated: null,
-    };
-  };
-  return {
-    rooms: () => [],
-    room: () => undefined,
-    floors: () => [],
-    entities: () => ids.flatMap((id) => entity(id) ?? []),
-    entity,
-    roomOf: (id) => (id in members ? "kitchen" : null),
-    roomEntityIds: (room) => (room === "kitchen" ? ids : []),
-  };
-}
 
 function change(entityId: string, newState: string, deviceClass?: string): EntityStateChangedData {
   return {
@@ -61,7 +32,11 @@ function change(entityId: string, newState: string, deviceClass?: string): Entit
 describe("deriveOccupancy", () => {
   it("lists the room's occupancy, motion and presence sensors in the room's order, the change winning over the directory", () => {
     expect(
-      deriveOccupancy(directory(KITCHEN), "kitchen", change("binary_sensor.kitchen_motion", "on", "motion")),
+      deriveOccupancy(
+        homeWithRoom("kitchen", KITCHEN),
+        "kitchen",
+        change("binary_sensor.kitchen_motion", "on", "motion"),
+      ),
     ).toEqual({
       occupied: true,
       sensors: [
@@ -73,7 +48,11 @@ describe("deriveOccupancy", () => {
   });
 
   it("is unoccupied when every sensor that knows says off, whatever changed", () => {
-    const result = deriveOccupancy(directory(KITCHEN), "kitchen", change("light.kitchen", "off"));
+    const result = deriveOccupancy(
+      homeWithRoom("kitchen", KITCHEN),
+      "kitchen",
+      change("light.kitchen", "off"),
+    );
     expect(result.occupied).toBe(false);
     expect(result.sensors.map((s) => s.entity_id)).toEqual([
       "binary_sensor.kitchen_motion",
@@ -83,7 +62,7 @@ describe("deriveOccupancy", () => {
   });
 
   it("does not know (null) when no sensor has an on or off state", () => {
-    const home = directory({
+    const home = homeWithRoom("kitchen", {
       "binary_sensor.kitchen_radar": { state: "unavailable", device_class: "occupancy" },
     });
     expect(deriveOccupancy(home, "kitchen", change("light.kitchen", "on"))).toEqual({
@@ -94,7 +73,7 @@ describe("deriveOccupancy", () => {
 
   it("adds a changed sensor the directory does not list yet at the end", () => {
     const result = deriveOccupancy(
-      directory(KITCHEN),
+      homeWithRoom("kitchen", KITCHEN),
       "kitchen",
       change("binary_sensor.kitchen_new", "on", "occupancy"),
     );
@@ -105,10 +84,13 @@ describe("deriveOccupancy", () => {
 
   it("ignores binary sensors of other classes, and a room without sensors has none and no verdict", () => {
     expect(
-      deriveOccupancy(directory(KITCHEN), "kitchen", change("binary_sensor.kitchen_door", "on", "door"))
-        .occupied,
+      deriveOccupancy(
+        homeWithRoom("kitchen", KITCHEN),
+        "kitchen",
+        change("binary_sensor.kitchen_door", "on", "door"),
+      ).occupied,
     ).toBe(false);
-    expect(deriveOccupancy(directory(KITCHEN), "hall", change("light.hall", "on"))).toEqual({
+    expect(deriveOccupancy(homeWithRoom("kitchen", KITCHEN), "hall", change("light.hall", "on"))).toEqual({
       occupied: null,
       sensors: [],
     });

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { EntityStateChangedData } from "../../../src/core/events.js";
 import { deriveOccupancy } from "../../../src/server/occupancy/encoder.js";
 import { homeWithRoom } from "../../helpers/home-directory.js";
+import { stateChanged } from "../../helpers/ws-events.js";
 
 /** A kitchen as the directory knows it: what the room's members say before the change arrives. */
 const KITCHEN: Record<string, { state: string | null; device_class?: string }> = {
@@ -12,21 +13,12 @@ const KITCHEN: Record<string, { state: string | null; device_class?: string }> =
   "binary_sensor.kitchen_radar": { state: "unavailable", device_class: "occupancy" },
 };
 
+/** The state change of `entityId` in the kitchen, as the source publishes it. */
 function change(entityId: string, newState: string, deviceClass?: string): EntityStateChangedData {
-  return {
-    entity_id: entityId,
-    entity_type: entityId.slice(0, entityId.indexOf(".")),
-    source: "homeassistant",
-    old_state: null,
-    new_state: newState,
+  return stateChanged(entityId, newState, {
+    room: "kitchen",
     attributes: deviceClass === undefined ? {} : { device_class: deviceClass },
-    changed_attributes: [],
-    room_id: "kitchen",
-    area_id: null,
-    last_changed: null,
-    last_updated: null,
-    user_id: null,
-  };
+  }).data;
 }
 
 describe("deriveOccupancy", () => {

@@ -62,9 +62,11 @@ export async function settle(server) {
  */
 export async function measureStep({ server, clients, ha, rate, seconds }) {
   await clients.call("begin");
-  // BENCH_CPU_PROF=<dir>: a CPU profile of the server over each measured window.
-  const profileDir = process.env.BENCH_CPU_PROF;
-  if (profileDir) await server.child.call("profileStart");
+  // BENCH_CPU_PROF=<dir>: a CPU profile of the server over each measured window; BENCH_HEAP_PROF=<dir>: an
+  // allocation profile instead.
+  const heap = !process.env.BENCH_CPU_PROF && Boolean(process.env.BENCH_HEAP_PROF);
+  const profileDir = process.env.BENCH_CPU_PROF || process.env.BENCH_HEAP_PROF;
+  if (profileDir) await server.child.call("profileStart", { heap });
   const before = await server.child.call("usage");
   const clientsBefore = await clients.call("usage");
   const drive = await ha.child.call("drive", { rate, seconds });
@@ -73,8 +75,11 @@ export async function measureStep({ server, clients, ha, rate, seconds }) {
   const after = await server.child.call("usage");
   const clientsAfter = await clients.call("usage");
   if (profileDir) {
-    const file = join(profileDir, `${server.kind}-${rate}-${Date.now()}.cpuprofile`);
-    await server.child.call("profileStop", { file });
+    const file = join(
+      profileDir,
+      `${server.kind}-${rate}-${Date.now()}.${heap ? "heapprofile" : "cpuprofile"}`,
+    );
+    await server.child.call("profileStop", { file, heap });
   }
   const window = await clients.call("end");
   const check = await clients.call("check", { emitted: drive.emitted, roomOf: ha.roomOf });

@@ -101,17 +101,29 @@ export function serve(handlers, onExit) {
 
 let profiler;
 
-/** Starts a V8 CPU profile of this process (BENCH_CPU_PROF: only the measured windows are profiled). */
-async function profileStart() {
+/**
+ * Starts profiling this process over a measured window: V8's CPU profiler, or with `heap` its sampling heap
+ * profiler (where the garbage comes from: allocations sampled every 16 KiB, the collected ones included).
+ */
+async function profileStart({ heap = false } = {}) {
   profiler = new Session();
   profiler.connect();
-  await profiler.post("Profiler.enable");
-  await profiler.post("Profiler.start");
+  if (heap) {
+    await profiler.post("HeapProfiler.enable");
+    await profiler.post("HeapProfiler.startSampling", {
+      samplingInterval: 16_384,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: true,
+    });
+  } else {
+    await profiler.post("Profiler.enable");
+    await profiler.post("Profiler.start");
+  }
 }
 
 /** Stops the profile started by `profileStart` and writes it to `file` (open it in Chrome DevTools). */
-async function profileStop({ file }) {
-  const { profile } = await profiler.post("Profiler.stop");
+async function profileStop({ file, heap = false }) {
+  const { profile } = await profiler.post(heap ? "HeapProfiler.stopSampling" : "Profiler.stop");
   profiler.disconnect();
   profiler = undefined;
   writeFileSync(file, JSON.stringify(profile));

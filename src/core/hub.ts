@@ -105,7 +105,10 @@ export class Hub implements EventSink, Service {
     let lastEncoded: EncodedEvent<unknown> | null = null;
     const encoders: EventEncoder[] = [];
     const encodings: (EncodedEvent<unknown> | null)[] = [];
-    for (const client of this.index.candidates(eventKeys(event))) {
+    // An indexed loop: no iterator protocol per recipient (the list is a snapshot, never modified).
+    const candidates = this.index.candidates(eventKeys(event));
+    for (let i = 0; i < candidates.length; i++) {
+      const client = candidates[i] as HubClient;
       if (!client.matches(event)) continue;
       let encoded: EncodedEvent<unknown> | null | undefined;
       if (client.encoder === lastEncoder) encoded = lastEncoded;

@@ -58,16 +58,28 @@ export function rawSocket(ws: WebSocket): Duplex | null {
   if (socket === undefined || socket === null || sender === undefined || sender === null) return null;
   // 0 is ws's DEFAULT sender state: not deflating, not reading a Blob, so nothing is queued ahead of us.
   if (sender._state !== 0 || (sender._queue?.length ?? 0) > 0) return null;
-  if (Object.keys(internals._extensions ?? {}).length > 0) return null;
+  for (const _ in internals._extensions) return null;
   return socket;
 }
 
-/** Sockets written to during this tick; one shared callback uncorks those that were corked. */
-const touched = new Set<Duplex>();
+// Sockets written to during this tick; one shared callback uncorks those that were corked. A list and a mark
+// on the socket rather than a Set: this runs for every delivery, and a Set cleared every tick reallocates
+// its table as it refills.
+const TOUCHED_IN = Symbol("pma-bridge.touchedIn");
+type Marked = Duplex & { [TOUCHED_IN]?: number };
+const touched: (Duplex | null)[] = [];
+let touchedCount = 0;
+/** Which tick's list the marks refer to. */
+let tick = 0;
 
 function endOfTick(): void {
-  for (const socket of touched) if (socket.writableCorked > 0) socket.uncork();
-  touched.clear();
+  for (let i = 0; i < touchedCount; i++) {
+    const socket = touched[i];
+    touched[i] = null;
+    if (socket !== null && socket !== undefined && socket.writableCorked > 0) socket.uncork();
+  }
+  touchedCount = 0;
+  tick += 1;
 }
 
 /**
@@ -88,9 +100,11 @@ export function sendShared(ws: WebSocket, payload: Buffer): void {
     ws.send(payload, { binary: false });
     return;
   }
-  if (!touched.has(socket)) {
-    if (touched.size === 0) process.nextTick(endOfTick);
-    touched.add(socket);
+  const marked = socket as Marked;
+  if (marked[TOUCHED_IN] !== tick) {
+    if (touchedCount === 0) process.nextTick(endOfTick);
+    marked[TOUCHED_IN] = tick;
+    touched[touchedCount++] = socket;
   } else if (socket.writableCorked === 0) {
     socket.cork();
   }

@@ -80,18 +80,32 @@ interface EventLabels {
   readonly roomView: string | null;
   readonly predictionsInRoom: string | null;
   readonly alertsInRoom: string | null;
+  /** `[roomView]` and `[predictions, roomView]`, shared by every recipient instead of built per delivery. */
+  readonly onlyRoomView: readonly string[];
+  readonly predictionsAndRoomView: readonly string[];
 }
 
 const labelsOf = perEvent((event): EventLabels => {
   const room = eventRoom(event);
-  return room === null
-    ? { room, roomView: null, predictionsInRoom: null, alertsInRoom: null }
-    : {
-        room,
-        roomView: `/ws/room/${room}`,
-        predictionsInRoom: `${PREDICTIONS}#${room}`,
-        alertsInRoom: `${ALERTS}#${room}`,
-      };
+  if (room === null) {
+    return {
+      room,
+      roomView: null,
+      predictionsInRoom: null,
+      alertsInRoom: null,
+      onlyRoomView: NO_VIEWS,
+      predictionsAndRoomView: ONLY_PREDICTIONS,
+    };
+  }
+  const roomView = `/ws/room/${room}`;
+  return {
+    room,
+    roomView,
+    predictionsInRoom: `${PREDICTIONS}#${room}`,
+    alertsInRoom: `${ALERTS}#${room}`,
+    onlyRoomView: [roomView],
+    predictionsAndRoomView: [PREDICTIONS, roomView],
+  };
 });
 
 /**
@@ -159,32 +173,33 @@ export class OccupancySession extends Connection {
     if (principal === null || this.subs.size === 0) return NO_VIEWS;
     const labels = labelsOf(event);
     const room = labels.room;
-    const can = (capability: Capability): boolean => principal.capabilities.has(capability);
+    // Runs per delivery: no closures, and the view lists come with the event's labels.
+    const can = principal.capabilities;
     const roomView =
-      labels.roomView !== null && can("room_specific") && this.subs.has(labels.roomView)
+      labels.roomView !== null && can.has("room_specific") && this.subs.has(labels.roomView)
         ? labels.roomView
         : null;
     switch (event.kind) {
       case EventKind.PredictionUpdate: {
         if (!roomAllowed(principal, room)) return NO_VIEWS;
         const feed =
-          can("predictions") && (this.subs.has(PREDICTIONS) || this.has(labels.predictionsInRoom))
+          can.has("predictions") && (this.subs.has(PREDICTIONS) || this.has(labels.predictionsInRoom))
             ? PREDICTIONS
             : null;
-        if (feed === null) return roomView === null ? NO_VIEWS : [roomView];
-        return roomView === null ? ONLY_PREDICTIONS : [feed, roomView];
+        if (feed === null) return roomView === null ? NO_VIEWS : labels.onlyRoomView;
+        return roomView === null ? ONLY_PREDICTIONS : labels.predictionsAndRoomView;
       }
       case EventKind.SystemStatus:
-        return can("system_status") && this.subs.has(SYSTEM_STATUS) ? ONLY_SYSTEM_STATUS : NO_VIEWS;
+        return can.has("system_status") && this.subs.has(SYSTEM_STATUS) ? ONLY_SYSTEM_STATUS : NO_VIEWS;
       case EventKind.Alert:
       case EventKind.Drift:
         if (room !== null && !roomAllowed(principal, room)) return NO_VIEWS;
-        if (isAdminOnlyEvent(event) && !can("admin")) return NO_VIEWS;
-        return can("alerts") && (this.subs.has(ALERTS) || this.has(labels.alertsInRoom))
+        if (isAdminOnlyEvent(event) && !can.has("admin")) return NO_VIEWS;
+        return can.has("alerts") && (this.subs.has(ALERTS) || this.has(labels.alertsInRoom))
           ? ONLY_ALERTS
           : NO_VIEWS;
       case EventKind.EntityStateChanged:
-        return roomView !== null && roomAllowed(principal, room) ? [roomView] : NO_VIEWS;
+        return roomView !== null && roomAllowed(principal, room) ? labels.onlyRoomView : NO_VIEWS;
       default:
         return NO_VIEWS;
     }

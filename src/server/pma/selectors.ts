@@ -76,8 +76,14 @@ function passes(filter: readonly string[] | undefined, value: string | null | un
   return filter === undefined || value === undefined || value === null || filter.includes(value);
 }
 
+/** Whether the selector names any of `types`. Plain loops: this runs per delivery, and closures allocate. */
+function namesAny(selector: EventSelector, types: readonly string[]): boolean {
+  for (const type of types) if (selector.types.includes(type)) return true;
+  return false;
+}
+
 function selectorMatches(selector: EventSelector, event: BridgeEvent, types: readonly string[]): boolean {
-  if (!types.some((type) => selector.types.includes(type))) return false;
+  if (!namesAny(selector, types)) return false;
   const f = selector.filters;
   if (f === null) return true;
   const domain = domainOf(event);
@@ -162,7 +168,8 @@ export class PmaSubscriptions {
     const selectors = this.eventSelectors;
     if (selectors === undefined) return false;
     const types = eventTypesOf(event);
-    return selectors.some((selector) => selectorMatches(selector, event, types));
+    for (const selector of selectors) if (selectorMatches(selector, event, types)) return true;
+    return false;
   }
 
   /** The hub index keys under which every event this client may match can be found. */

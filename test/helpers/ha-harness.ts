@@ -75,12 +75,14 @@ export async function startHarness(
     noWait?: boolean;
     /** Scripts the simulator before the source first connects. */
     prepare?: (ha: SimulatedHomeAssistant) => void;
+    /** The home model the source fills (a fresh one by default). */
+    model?: HomeModel;
   } = {},
 ): Promise<Harness> {
   const ha = await SimulatedHomeAssistant.start({ token: TOKEN, ...options.simulator });
   options.prepare?.(ha);
   const sink = new RecordingSink();
-  const model = new HomeModel();
+  const model = options.model ?? new HomeModel();
   const health = new HealthRegistry();
   const source = new HomeAssistantSource({
     config: haConfig(ha.httpUrl, options.config),

@@ -19,6 +19,8 @@ export interface SocketFactoryOptions {
   readonly log: Logger;
   /** A frame that is not JSON, or not an object or a list of objects, was dropped. */
   readonly onBadFrame: (reason: string) => void;
+  /** Handling a well-formed frame threw (a bug); the frame's remaining messages were not handled. */
+  readonly onHandlerError: (error: unknown) => void;
 }
 
 /** Versions from 2022.9 understand `supported_features`; the client library numbers it 1. */
@@ -36,7 +38,9 @@ type Listener = (event: object) => void;
 /**
  * The subset of a browser WebSocket the client library uses, over a `ws` socket. Incoming frames are
  * checked before the library sees them: it parses every frame without a guard, so one bad frame from
- * upstream would otherwise throw out of a socket callback and take the process down.
+ * upstream would otherwise throw out of a socket callback and take the process down. For the same reason
+ * an exception from handling a frame (the library calls the source's subscription callbacks synchronously)
+ * is caught here and reported instead of ending the process.
  */
 class GuardedSocket {
   readonly OPEN = WebSocket.OPEN;
@@ -45,7 +49,7 @@ class GuardedSocket {
   constructor(
     private readonly ws: WebSocket,
     readonly haVersion: string,
-    private readonly onBadFrame: (reason: string) => void,
+    private readonly report: Pick<SocketFactoryOptions, "onBadFrame" | "onHandlerError">,
   ) {}
 
   get readyState(): number {
@@ -59,21 +63,25 @@ class GuardedSocket {
     }
     const guarded = (event: WebSocket.MessageEvent): void => {
       if (typeof event.data !== "string") {
-        this.onBadFrame("binary frame");
+        this.report.onBadFrame("binary frame");
         return;
       }
       let parsed: unknown;
       try {
         parsed = JSON.parse(event.data);
       } catch {
-        this.onBadFrame("frame is not JSON");
+        this.report.onBadFrame("frame is not JSON");
         return;
       }
       if (!isFrame(parsed)) {
-        this.onBadFrame("frame is not an object or a list of objects");
+        this.report.onBadFrame("frame is not an object or a list of objects");
         return;
       }
-      listener({ data: event.data });
+      try {
+        listener({ data: event.data });
+      } catch (error) {
+        this.report.onHandlerError(error);
+      }
     };
     this.wrapped.set(listener, guarded);
     this.ws.addEventListener("message", guarded);
@@ -173,7 +181,7 @@ export class SocketFactory {
           ws.send(JSON.stringify({ type: "supported_features", id: 1, features: { coalesce_messages: 1 } }));
         }
         // The library types its socket as a DOM WebSocket but uses only what GuardedSocket provides.
-        resolve(new GuardedSocket(ws, haVersion, this.options.onBadFrame) as unknown as HaWebSocket);
+        resolve(new GuardedSocket(ws, haVersion, this.options) as unknown as HaWebSocket);
       });
     });
 

@@ -82,6 +82,8 @@ export interface HomeAssistantSourceStats {
   syncs: number;
   syncFailures: number;
   badFrames: number;
+  /** Frames whose handling threw: a bug in the bridge, logged with its stack; the bridge carries on. */
+  handlerErrors: number;
   malformedMessages: number;
   unknownEntityDiffs: number;
   registryRelists: number;
@@ -204,6 +206,7 @@ export class HomeAssistantSource implements Service {
     syncs: 0,
     syncFailures: 0,
     badFrames: 0,
+    handlerErrors: 0,
     malformedMessages: 0,
     unknownEntityDiffs: 0,
     registryRelists: 0,
@@ -267,6 +270,13 @@ export class HomeAssistantSource implements Service {
       onBadFrame: (reason) => {
         this.stats.badFrames++;
         this.log.warn({ reason }, "dropped a malformed frame from Home Assistant");
+      },
+      onHandlerError: (error) => {
+        this.stats.handlerErrors++;
+        this.log.error(
+          { err: error },
+          "handling a message from Home Assistant failed; carrying on (the next resync repairs the home model)",
+        );
       },
     });
     this.log.info({ url: this.endpoint.wsUrl, mode: this.endpoint.mode }, "connecting to Home Assistant");

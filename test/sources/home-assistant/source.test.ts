@@ -43,6 +43,23 @@ describe("HomeAssistantSource", () => {
       expect(h.model.state("switch.coffee_machine")?.state).toBe("off");
     });
 
+    it("survives an exception while handling a frame: logged and counted, and the next change arrives", async () => {
+      // A model that fails on one entity stands in for a bug anywhere behind the source's callbacks.
+      class FailingModel extends HomeModel {
+        override applyStateChange(...args: Parameters<HomeModel["applyStateChange"]>) {
+          if (args[0] === "switch.coffee_machine") throw new Error("a bug in handling");
+          return super.applyStateChange(...args);
+        }
+      }
+      h = await startHarness({ model: new FailingModel() });
+      h.ha.setState("switch.coffee_machine", "on");
+      await waitFor(() => h?.source.stats.handlerErrors === 1, "the failed handling");
+      h.ha.setState("light.living_room", "on");
+      await waitFor(() => h?.model.state("light.living_room")?.state === "on", "the next change");
+      expect(h.source.ready).toBe(true);
+      expect(h.ha.totalConnections).toBe(1);
+    });
+
     it("ignores malformed HA events", async () => {
       h = await startHarness();
       h.ha.fireEvent("automation_triggered", { name: "no entity id" });

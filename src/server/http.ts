@@ -84,7 +84,11 @@ export class HttpListener implements Service {
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
-    const url = new URL(req.url ?? "/", "http://bridge.invalid");
+    const url = requestUrl(req);
+    if (url === null) {
+      sendJson(res, 400, { error: "bad_request", message: "the request target is not a valid path" });
+      return;
+    }
     const handler = this.routes.get(url.pathname);
     if (handler === undefined) {
       sendJson(res, 404, { error: "not_found", message: `no route ${url.pathname}` });
@@ -105,13 +109,38 @@ export class HttpListener implements Service {
   }
 
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const url = new URL(req.url ?? "/", "http://bridge.invalid");
-    if (this.upgradeHandler === undefined) {
-      socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+    // Node takes its own error listener off an upgraded socket: without one, a reset before the handshake
+    // finishes would be an uncaught 'error' event.
+    socket.on("error", () => socket.destroy());
+    const url = requestUrl(req);
+    if (url === null) {
+      refuseUpgrade(socket, "400 Bad Request");
       return;
     }
-    this.upgradeHandler(req, socket, head, url);
+    if (this.upgradeHandler === undefined) {
+      refuseUpgrade(socket, "404 Not Found");
+      return;
+    }
+    try {
+      this.upgradeHandler(req, socket, head, url);
+    } catch (error) {
+      this.log.error({ path: url.pathname, err: error }, "upgrade failed");
+      refuseUpgrade(socket, "500 Internal Server Error");
+    }
   }
+}
+
+/**
+ * The request target as a URL, or null when it is none: `GET // HTTP/1.1` or `GET \\ …` get past Node's HTTP
+ * parser but make `new URL` throw, which in a request listener would end the process.
+ */
+export function requestUrl(req: IncomingMessage): URL | null {
+  return URL.parse(req.url ?? "/", "http://bridge.invalid");
+}
+
+function refuseUpgrade(socket: Duplex, status: string): void {
+  if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  else socket.destroy();
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {

@@ -277,8 +277,9 @@ export class SimulatedHomeAssistant {
     });
     const wss = new WebSocketServer({ noServer: true });
     server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-      const path = new URL(req.url ?? "/", "http://localhost").pathname;
-      if (!PATHS.has(path)) {
+      const path = URL.parse(req.url ?? "/", "http://localhost")?.pathname;
+      socket.on("error", () => socket.destroy());
+      if (path === undefined || !PATHS.has(path)) {
         socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n");
         return;
       }

@@ -1,7 +1,24 @@
+import { connect } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { pick, rng } from "../helpers/rng.js";
 import { ADMIN_KEY, startTestServer, type TestServer } from "../helpers/ws-server.js";
 
 let t: TestServer;
+
+/** Sends `head` as is on a new connection and resolves with everything the server answers until it closes. */
+function rawRequest(head: string): Promise<string> {
+  const { port } = new URL(t.url("/"));
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), "127.0.0.1", () => socket.write(head));
+    let answer = "";
+    socket.on("data", (chunk: Buffer) => {
+      answer += chunk.toString();
+    });
+    socket.on("error", reject);
+    socket.on("close", () => resolve(answer));
+    socket.setTimeout(5_000, () => socket.destroy(new Error(`no answer to ${JSON.stringify(head)}`)));
+  });
+}
 
 describe("BridgeServer HTTP endpoints", () => {
   beforeEach(async () => {
@@ -21,6 +38,36 @@ describe("BridgeServer HTTP endpoints", () => {
       expect((await t.http(path, { "X-API-Key": ADMIN_KEY })).status).toBe(200);
     },
   );
+
+  it("answers request targets that are not paths with 400, for plain requests and upgrades, and keeps serving", async () => {
+    const upgrade =
+      "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
+    for (const target of ["//", "\\\\", "//[::1", "//a:b@", "//:99999"]) {
+      const plain = await rawRequest(`GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+      // Node's parser refuses some itself (400 without a body); what gets past it is the bridge's to refuse.
+      expect(plain).toMatch(/^HTTP\/1\.1 400 /);
+      if (target === "//") expect(plain).toContain('"error":"bad_request"');
+      expect(await rawRequest(`GET ${target} HTTP/1.1\r\nHost: x\r\n${upgrade}\r\n`)).toMatch(
+        /^HTTP\/1\.1 400 /,
+      );
+    }
+    expect((await t.http("/api/v1/websocket/metrics", { "X-API-Key": ADMIN_KEY })).status).toBe(200);
+    expect(t.errors).toEqual([]);
+  });
+
+  it("answers 300 random request targets, plain and upgrading, with a status line and stays up", async () => {
+    const r = rng(404);
+    const alphabet = "/\\?#%:@[]!$&'()*+,;=._~-azAZ09\u00e9";
+    const upgrade =
+      "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
+    for (let i = 0; i < 300; i++) {
+      const target = Array.from({ length: 1 + Math.floor(r() * 12) }, () => pick(r, [...alphabet])).join("");
+      const head = `GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n${r() < 0.5 ? upgrade : ""}\r\n`;
+      expect(await rawRequest(head)).toMatch(/^HTTP\/1\.1 \d{3} /);
+    }
+    expect((await t.http("/api/v1/websocket/metrics", { "X-API-Key": ADMIN_KEY })).status).toBe(200);
+    expect(t.errors).toEqual([]);
+  });
 
   it("reports connections by dialect and endpoint, traffic, auth failures and uptime", async () => {
     const pma = await t.connect(`/ws?token=${ADMIN_KEY}`);

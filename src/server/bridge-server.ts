@@ -51,6 +51,10 @@ export const HEALTH_COMPONENT = "websocket";
 function destroySocket(this: Duplex): void {
   this.destroy();
 }
+/** A socket's error ends it: for refused WebSockets, which ws keeps reading until the peer's close frame. */
+function terminateSocket(this: WebSocket): void {
+  this.terminate();
+}
 /** How long a PMA connection with `?last_seq=` waits for its `resume` before the replay runs anyway. */
 export const RESUME_HOLD_MS = 10_000;
 
@@ -298,6 +302,9 @@ export class BridgeServer implements Service {
     endpoint: Endpoint | "pma",
     vouched: Principal | null,
   ): void {
+    // Before any refusal below: ws reads on until the peer's close frame, and a bad frame in that window (an
+    // unmasked one, a bad close code) is an 'error' event that, unheard, would end the process.
+    ws.on("error", terminateSocket);
     const ip = plainAddress(req.socket.remoteAddress);
     // Through ingress every user arrives from the Supervisor's one address; limit each Home Assistant user
     // on their own instead of making them share one address's allowance.
@@ -342,6 +349,7 @@ export class BridgeServer implements Service {
     this.bySocket.set(ws, connection);
     if (limitKey !== ip) this.ingressKeys.set(connection, limitKey);
     const listeners = this.socketListeners;
+    ws.off("error", terminateSocket);
     ws.on("message", listeners.message);
     ws.on("pong", listeners.pong);
     ws.on("error", listeners.error);

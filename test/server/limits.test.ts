@@ -1,3 +1,4 @@
+import { connect, type Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { TestClient } from "../helpers/ws-client.js";
 import { stateChanged } from "../helpers/ws-events.js";
@@ -16,6 +17,24 @@ async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<vo
     if (Date.now() > deadline) throw new Error("condition not met in time");
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
+}
+
+/** A WebSocket handshake over a bare socket, resolved once the server has switched protocols. */
+function rawUpgrade(url: string): Promise<Socket> {
+  const { port, pathname } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), "127.0.0.1", () =>
+      socket.write(
+        `GET ${pathname} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+          "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+      ),
+    );
+    socket.once("data", (chunk: Buffer) => {
+      if (chunk.toString().startsWith("HTTP/1.1 101 ")) resolve(socket);
+      else reject(new Error(`no upgrade: ${chunk.toString()}`));
+    });
+    socket.on("error", () => undefined);
+  });
 }
 
 describe("BridgeServer limits", () => {
@@ -87,6 +106,24 @@ describe("BridgeServer limits", () => {
       const third = await t.connect("/ws");
       await third.nextOfType("welcome");
     });
+  });
+
+  it("survives a refused client that answers its refusal with a frame ws rejects", async () => {
+    t = await startTestServer({ config: { server: { max_connections_per_ip: 1 } } });
+    const first = await t.connect("/ws");
+    for (const frame of [
+      Buffer.from([0x81, 0x02, 0x68, 0x69]), // unmasked text: "MASK must be set"
+      Buffer.from([0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe7]), // close with the invalid code 999
+    ]) {
+      const refused = await rawUpgrade(t.url("/ws"));
+      const ended = new Promise((resolve) => refused.once("close", resolve));
+      refused.write(frame);
+      await ended;
+    }
+    await first.close();
+    await waitFor(() => t?.server.clients().length === 0);
+    const again = await t.connect("/ws");
+    await again.nextOfType("welcome");
   });
 
   describe("dead peers", () => {

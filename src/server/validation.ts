@@ -9,6 +9,11 @@ export const ENTITY_ID = /^(?!.+__)(?!_)[\da-z_]+(?<!_)\.(?!_)[\da-z_]+(?<!_)$/;
 /** HA area ids are slugs; a little wider to accept ids made by other tools. */
 export const ROOM_ID = /^[A-Za-z0-9_-]{1,100}$/;
 export const MAX_LIST_ITEMS = 1000;
+/**
+ * How much of a client's free-form text (a ping's timestamp, a heartbeat's client time) is echoed back: echoes
+ * are exempt from the rate limit, so an uncapped one would let a client fill its own queue with its own bytes.
+ */
+export const MAX_ECHO_CHARS = 100;
 
 /** `{type, data}` with `type` a string and `data` an object (absent = `{}`). */
 export function readEnvelope(input: unknown): { type: string; data: Record<string, unknown> } {

@@ -417,6 +417,9 @@ describe("PMA dialect (/ws)", () => {
       client.send({ type: "ping", data: { timestamp: "2026-01-01T00:00:00Z" } });
       const pong = await client.nextOfType("pong");
       expect(pong.data).toMatchObject({ timestamp: "2026-01-01T00:00:00Z", server_time: expect.any(String) });
+      // Pings are exempt from the rate limit, so what they echo is capped.
+      client.send({ type: "ping", data: { timestamp: "9".repeat(60_000) } });
+      expect((await client.nextOfType("pong")).data?.timestamp).toBe("9".repeat(100));
     });
 
     it.each([

@@ -1,6 +1,7 @@
 import { isRecord } from "../../config/schema.js";
 import {
   acknowledgedMessageId,
+  MAX_ECHO_CHARS,
   optionalString,
   optionalStringArray,
   ProtocolError,
@@ -96,7 +97,10 @@ export function parseOccupancyMessage(input: unknown): OccupancyCommand {
       return { type, endpoint: parseSubscriptionEndpoint(data) };
     case "heartbeat": {
       const clientTime = data.client_time;
-      return { type, clientTime: typeof clientTime === "string" ? clientTime.slice(0, 100) : null };
+      return {
+        type,
+        clientTime: typeof clientTime === "string" ? clientTime.slice(0, MAX_ECHO_CHARS) : null,
+      };
     }
     case "acknowledge":
       return { type, messageId: acknowledgedMessageId(data) };

@@ -2,6 +2,7 @@ import { isRecord } from "../../config/schema.js";
 import {
   acknowledgedMessageId,
   ENTITY_ID,
+  MAX_ECHO_CHARS,
   optionalString,
   optionalStringArray,
   ProtocolError,
@@ -92,7 +93,10 @@ function parseCommand(type: string, data: Record<string, unknown>): PmaCommand {
       const timestamp = data.timestamp;
       return {
         type,
-        timestamp: typeof timestamp === "string" || typeof timestamp === "number" ? String(timestamp) : null,
+        timestamp:
+          typeof timestamp === "string" || typeof timestamp === "number"
+            ? String(timestamp).slice(0, MAX_ECHO_CHARS)
+            : null,
       };
     }
     case "subscribe_ha_events":

@@ -4,8 +4,11 @@ import { BridgeError } from "../core/errors.js";
 /** A client message that cannot be accepted. Dialects map `code` onto their own wire codes. */
 export class ProtocolError extends BridgeError {}
 
-/** HA's entity id grammar: `domain.object_id`, lowercase, digits and single underscores, no leading/trailing `_`. */
-export const ENTITY_ID = /^(?!.+__)(?!_)[\da-z_]+(?<!_)\.(?!_)[\da-z_]+(?<!_)$/;
+/**
+ * HA's entity id grammar: `domain.object_id`, lowercase, digits and single underscores, no leading/trailing
+ * `_`, at most 255 characters (HA's own limit).
+ */
+export const ENTITY_ID = /^(?=.{3,255}$)(?!.+__)(?!_)[\da-z_]+(?<!_)\.(?!_)[\da-z_]+(?<!_)$/;
 /** HA area ids are slugs; a little wider to accept ids made by other tools. */
 export const ROOM_ID = /^[A-Za-z0-9_-]{1,100}$/;
 export const MAX_LIST_ITEMS = 1000;
@@ -44,7 +47,9 @@ export function stringList(
   if (invalid.length > 0) {
     throw new ProtocolError(invalidCode, `\`${field}\` holds invalid ids`, {
       field,
-      invalid: invalid.slice(0, 10).map((item) => (typeof item === "string" ? item : JSON.stringify(item))),
+      invalid: invalid
+        .slice(0, 10)
+        .map((item) => (typeof item === "string" ? item : JSON.stringify(item)).slice(0, MAX_ECHO_CHARS)),
     });
   }
   return [...new Set(value as string[])];

@@ -151,6 +151,44 @@ describe("PMA dialect (/ws)", () => {
       });
     });
 
+    it("refuses ids longer than HA's 255 characters, echoing at most 100 characters of them", async () => {
+      const client = await authed();
+      const long = `sensor.${"a".repeat(60_000)}`;
+      const reply = await subscribe(client, "subscribe_ha_entities", { entity_ids: [long] });
+      expect(reply.data).toMatchObject({ code: "INVALID_ENTITY_ID", entity_id: long.slice(0, 100) });
+      const longest = `sensor.${"a".repeat(248)}`;
+      expect(
+        (await subscribe(client, "subscribe_ha_entities", { entity_ids: [longest] })).data,
+      ).toMatchObject({
+        items: [longest],
+      });
+    });
+
+    it("caps what one connection follows at 10,000 items, and a repeated event subscription adds nothing", async () => {
+      const client = await authed();
+      for (let i = 0; i < 3; i++) {
+        const reply = await subscribe(client, "subscribe_ha_events", { event_types: ["state_changed"] });
+        expect(reply.data).toMatchObject({ items: ["state_changed"], total_subscriptions: 1 });
+      }
+      for (let batch = 0; batch < 9; batch++) {
+        const ids = Array.from({ length: 1000 }, (_, i) => `sensor.s${batch}_${i}`);
+        const reply = await subscribe(client, "subscribe_ha_entities", { entity_ids: ids });
+        expect(reply.data?.total_subscriptions).toBe(1 + (batch + 1) * 1000);
+      }
+      const full = Array.from({ length: 1000 }, (_, i) => `light.l${i}`);
+      const refused = await subscribe(client, "subscribe_ha_entities", { entity_ids: full });
+      expect(refused).toMatchObject({
+        type: "subscription_error",
+        data: { code: "TOO_MANY_SUBSCRIPTIONS", max_subscriptions: 10_000, total_subscriptions: 9001 },
+      });
+      // What fits still does, and nothing of the refused list was kept.
+      const fits = await subscribe(client, "subscribe_ha_entities", { entity_ids: full.slice(0, 999) });
+      expect(fits.data?.total_subscriptions).toBe(10_000);
+      expect((await subscribe(client, "subscribe_ha_rooms", { room_ids: ["kitchen"] })).data).toMatchObject({
+        code: "TOO_MANY_SUBSCRIPTIONS",
+      });
+    });
+
     it("rejects empty, mistyped and oversized id lists", async () => {
       const client = await authed();
       expect((await subscribe(client, "subscribe_ha_entities", { entity_ids: [] })).data).toMatchObject({

@@ -97,6 +97,28 @@ function selectorMatches(selector: EventSelector, event: BridgeEvent, types: rea
 }
 
 /**
+ * Most items (entity ids, room ids, event types) one connection may follow: more than a large home has
+ * entities, and a bound on what one client can make the server keep and index.
+ */
+export const MAX_SUBSCRIPTIONS = 10_000;
+
+function sameList(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
+  return (
+    a === b || (a !== undefined && b !== undefined && a.length === b.length && a.every((x, i) => x === b[i]))
+  );
+}
+
+function sameFilters(a: EventFilters | null, b: EventFilters | null): boolean {
+  if (a === null || b === null) return a === b;
+  return (
+    sameList(a.domains, b.domains) &&
+    sameList(a.rooms, b.rooms) &&
+    sameList(a.entity_types, b.entity_types) &&
+    sameList(a.sources, b.sources)
+  );
+}
+
+/**
  * A PMA client's selectors. A message is delivered when ANY selector matches (union): an event-type selector
  * (with its optional filters), an entity id, a room id, or a legacy integer room. Most clients use one kind
  * of selector, so the others are allocated on first use (idle memory per connection).
@@ -107,11 +129,20 @@ export class PmaSubscriptions {
   private rooms: Set<string> | undefined;
   private legacyRooms: Set<string> | undefined;
 
-  /** Adds one selector; returns the canonical type names it holds. */
-  addEventTypes(types: readonly string[], filters: EventFilters | null): string[] {
+  /**
+   * Adds event types under `filters`, into the selector with the same filters when there is one (a client
+   * repeating a subscription does not pile up selectors); returns the canonical names asked for, or
+   * undefined, changing nothing, when the connection would hold more than `MAX_SUBSCRIPTIONS` items.
+   */
+  addEventTypes(types: readonly string[], filters: EventFilters | null): string[] | undefined {
     const canonical = [...new Set(types.map(canonicalEventType))];
-    this.eventSelectors ??= [];
-    this.eventSelectors.push({ types: [...canonical], filters });
+    const selectors = this.eventSelectors ?? [];
+    const same = selectors.find((selector) => sameFilters(selector.filters, filters));
+    const added = canonical.filter((type) => same?.types.includes(type) !== true);
+    if (this.total() + added.length > MAX_SUBSCRIPTIONS) return undefined;
+    if (same === undefined) selectors.push({ types: added, filters });
+    else same.types.push(...added);
+    this.eventSelectors = selectors;
     return canonical;
   }
 
@@ -135,11 +166,15 @@ export class PmaSubscriptions {
     return [...removed];
   }
 
-  /** Adds ids to one selection; returns those not already in it (in the order given). */
-  addIds(selection: IdSelection, ids: readonly string[]): string[] {
+  /**
+   * Adds ids to one selection; returns those not already in it (in the order given), or undefined, changing
+   * nothing, when the connection would hold more than `MAX_SUBSCRIPTIONS` items.
+   */
+  addIds(selection: IdSelection, ids: readonly string[]): string[] | undefined {
     const set = this[selection] ?? new Set<string>();
+    const added = [...new Set(ids)].filter((id) => !set.has(id));
+    if (this.total() + added.length > MAX_SUBSCRIPTIONS) return undefined;
     this[selection] = set;
-    const added = ids.filter((id) => !set.has(id));
     for (const id of added) set.add(id);
     return added;
   }

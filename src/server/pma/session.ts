@@ -20,7 +20,7 @@ import {
   parsePmaMessage,
   type SubscriptionCommandType,
 } from "./protocol.js";
-import { domainOf, PmaSubscriptions } from "./selectors.js";
+import { domainOf, MAX_SUBSCRIPTIONS, PmaSubscriptions } from "./selectors.js";
 
 export const PMA_PROTOCOL_VERSION = "1.0";
 const FEATURES = ["subscriptions", "heartbeat", "authentication", "rate_limit", "sequence_numbers"];
@@ -285,7 +285,7 @@ export class PmaSession extends Connection {
       return;
     }
     const subscribe = command.type.startsWith("subscribe");
-    let items: string[];
+    let items: string[] | undefined;
     switch (command.type) {
       case "subscribe_ha_events":
         items = this.subs.addEventTypes(command.eventTypes, command.filters);
@@ -315,12 +315,20 @@ export class PmaSession extends Connection {
       case "subscribe_room":
         if (!this.roomsGranted(command.type, [command.roomId])) return;
         // Reported even when already subscribed (as before: a legacy room is one item, not a list).
-        items = [command.roomId];
-        this.subs.addIds("legacyRooms", items);
+        items = this.subs.addIds("legacyRooms", [command.roomId]) && [command.roomId];
         break;
       case "unsubscribe_room":
         items = this.subs.removeIds("legacyRooms", [command.roomId]);
         break;
+    }
+    if (items === undefined) {
+      this.subscriptionError(
+        command.type,
+        "TOO_MANY_SUBSCRIPTIONS",
+        `A connection may follow at most ${MAX_SUBSCRIPTIONS} entities, rooms and event types`,
+        { max_subscriptions: MAX_SUBSCRIPTIONS, total_subscriptions: this.subs.total() },
+      );
+      return;
     }
     this.reindex();
     this.sendMessage("subscription_update", {

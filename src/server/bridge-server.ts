@@ -407,8 +407,10 @@ export class BridgeServer implements Service {
         continue;
       }
       connection.queue.flush();
-      connection.resume.pump();
-      if (connection.principal !== null) connection.resume.expireHold(now, RESUME_HOLD_MS);
+      connection.advanceResume((resume) => {
+        resume.pump();
+        if (connection.principal !== null) resume.expireHold(now, RESUME_HOLD_MS);
+      });
     }
     this.failedAuth.prune();
     this.attempts.prune();

@@ -58,12 +58,16 @@ export interface ConnectionContext {
 /** Close codes the server uses; documented in docs/protocol.md. */
 export const CloseCode = {
   PolicyViolation: 1008,
+  /** The server failed while serving this connection (a bug or a damaged store); reconnect. */
+  InternalError: 1011,
   /** The bridge is stopping or restarting: reconnect and resume. */
   ServiceRestart: 1012,
   TryAgainLater: 1013,
   InactivityTimeout: 4000,
   SlowConsumer: 4008,
 } as const;
+
+const pumpResume = (resume: ResumeController): void => resume.pump();
 
 export interface ClientSummary {
   readonly id: string;
@@ -149,7 +153,22 @@ export abstract class Connection implements HubClient<OutboundMessage>, ResumeTa
 
   /** FrameSink: the queue is empty again; a paused replay continues. */
   drained(): void {
-    this.resume.pump();
+    this.advanceResume(pumpResume);
+  }
+
+  /**
+   * Moves this connection's resume on (the next step of a paused replay, the hold's deadline). It runs from
+   * timers and socket callbacks, where an exception would end the process: a failure (a damaged history
+   * row, a full disk, a bug) closes this connection instead, and the client reconnects.
+   */
+  advanceResume(step: (resume: ResumeController) => void): void {
+    if (this.closed) return;
+    try {
+      step(this.resume);
+    } catch (error) {
+      this.ctx.log.error({ err: error, client: this.id }, "resuming failed; closing the connection");
+      this.close(CloseCode.InternalError, "internal error while resuming; reconnect");
+    }
   }
 
   abstract matches(event: BridgeEvent): boolean;

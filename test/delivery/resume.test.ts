@@ -80,6 +80,32 @@ describe("resume after a reconnect", () => {
     expect(after.ofType("prediction_update").map((m) => Number(m.seq))).toEqual(expected);
   });
 
+  it("closes a connection whose paused replay fails with 1011, and the bridge carries on", async () => {
+    // A home that fails on the kitchen once armed stands in for a bug or a damaged store behind a replay.
+    class FailingHome extends FixtureHome {
+      failing = false;
+      override roomEntityIds(roomId: string): readonly string[] {
+        if (this.failing && roomId === "kitchen") throw new Error("a bug behind the replay");
+        return super.roomEntityIds(roomId);
+      }
+    }
+    const home = new FailingHome();
+    // A queue of 4 replays 2 events a step, so the replay pauses and goes on from the housekeeping timer.
+    t = await startTestServer({ home, config: { server: { queue: { max_messages: 4 } } } });
+    for (let i = 0; i < 20; i += 1) t.publish(stateChanged("light.kitchen", String(i), { room: "kitchen" }));
+    home.failing = true;
+    const client = await occupancyClient(t, "/ws/room/kitchen", "wall", {
+      query: `?last_seq=1&epoch=${t.hub.epoch}`,
+    });
+    await client.closed;
+    expect(client.closeCode).toBe(1011);
+    home.failing = false;
+    const next = await occupancyClient(t, "/ws/room/kitchen", "wall");
+    t.publish(stateChanged("light.kitchen", "after", { room: "kitchen" }));
+    expect((await next.nextOfType("room_state_update")).data).toMatchObject({ new_state: "after" });
+    t.errors.length = 0;
+  });
+
   it("answers a last_seq older than the replay ring with a flagged snapshot of current state", async () => {
     t = await startTestServer({ home: new FixtureHome(), config: { server: { replay: { size: 50 } } } });
     const before = await pmaClient(t, ["kitchen"]);

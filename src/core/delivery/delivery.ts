@@ -12,12 +12,19 @@ import { DeliveryMetrics } from "./metrics.js";
 import { ReplayRing } from "./replay-ring.js";
 import { CatchUp, planResume, type ResumePlan, type ResumeRequest, type StreamPosition } from "./resume.js";
 import { LastKnown, snapshotEvents } from "./snapshot.js";
-import { DeliveryStore } from "./store.js";
+import { DELIVERY_DB_FILE, DeliveryStore, parseSeqText } from "./store.js";
 
 /** Seqs reserved in the database at a time: after a crash numbering resumes above anything issued. */
 const SEQ_BLOCK = 10_000;
 /** An acknowledged id is remembered this long, so repeating the acknowledge is harmless. */
 const CLOSED_ACK_RETENTION_MS = 24 * 3600_000;
+/** The highest seq numbering may continue from: reserving one more block must stay a safe integer. */
+const MAX_SEQ = Number.MAX_SAFE_INTEGER - SEQ_BLOCK;
+/** Epochs are `randomUUID()`s; anything else in the meta table is damage. */
+const EPOCH_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** Numbering values kept in the meta table. */
+const SEQ_KEYS = ["seq_reserved", "last_seq", "ring_floor", "epoch_start_seq"] as const;
+type SeqKey = (typeof SEQ_KEYS)[number];
 
 export type DeliveryConfig = Pick<Config, "data_dir" | "acks"> & {
   readonly server: Pick<Config["server"], "replay">;
@@ -62,6 +69,14 @@ export class Delivery implements Service {
   async start(): Promise<void> {
     const store = DeliveryStore.open(this.config.data_dir);
     this.storeValue = store;
+    if (store.recovery !== undefined) {
+      const { reason, movedTo } = store.recovery;
+      this.log.warn(
+        { reason, moved_to: movedTo },
+        `the delivery database ${DELIVERY_DB_FILE} was damaged (${reason}); moved it to ${movedTo} and ` +
+          "started a new one: acknowledgements it held are lost and clients resume with a snapshot",
+      );
+    }
     const numbering = this.openNumbering(store);
     this.numberingValue = numbering;
     const { acks } = this.config;
@@ -189,42 +204,87 @@ export class Delivery implements Service {
   private openNumbering(store: DeliveryStore): Numbering {
     const { replay } = this.config.server;
     const maxAgeMs = replay.max_age_seconds * 1000;
-    const reserved = Number(store.getMeta("seq_reserved") ?? "0");
-    const epoch = store.getMeta("epoch");
+    // A garbled value (a flipped bit, a torn write) must not become NaN seqs or be saved back: every value
+    // is checked, and any doubt means a new epoch (clients get a snapshot) numbered above what is known.
+    const invalid: string[] = [];
+    const seqs: Partial<Record<SeqKey, number>> = {};
+    for (const key of SEQ_KEYS) {
+      const value = store.getMeta(key);
+      if (value === undefined) continue;
+      const seq = parseSeqText(value);
+      if (seq === undefined || seq > MAX_SEQ) invalid.push(key);
+      else seqs[key] = seq;
+    }
+    let epoch = store.getMeta("epoch");
+    if (epoch !== undefined && !EPOCH_PATTERN.test(epoch)) {
+      invalid.push("epoch");
+      epoch = undefined;
+    }
     const clean = store.getMeta("clean_stop") === "1";
+    const reserved = seqs.seq_reserved ?? 0;
+    const lastSeq = seqs.last_seq ?? reserved;
+    const floor = seqs.ring_floor ?? lastSeq;
+    const epochStartSeq = seqs.epoch_start_seq ?? 1;
+    if (clean && invalid.length === 0) {
+      if (floor > lastSeq) invalid.push("ring_floor");
+      if (epochStartSeq > lastSeq + 1) invalid.push("epoch_start_seq");
+    }
     let numbering: Numbering;
-    if (clean && epoch !== undefined) {
-      const lastSeq = Number(store.getMeta("last_seq") ?? String(reserved));
-      const floor = Number(store.getMeta("ring_floor") ?? String(lastSeq));
-      const saved = store.loadRing().filter((row) => row.seq > floor && row.seq <= lastSeq);
+    if (clean && epoch !== undefined && invalid.length === 0) {
+      const saved = store.loadRing();
+      // Every event above the ring's floor must be there; a damaged one moves the floor up to it, so a
+      // resume from before it gets a snapshot instead of a replay with a hole.
+      const lost = saved.damaged.reduce((max, seq) => (seq <= lastSeq ? Math.max(max, seq) : max), floor);
+      const events = saved.events.filter((row) => row.seq > lost && row.seq <= lastSeq);
+      if (saved.damaged.length > 0) {
+        this.log.warn(
+          { damaged: saved.damaged.length, seqs: saved.damaged.slice(0, 10), replayable_after: lost },
+          `skipped ${saved.damaged.length} damaged replay-history row(s); resumes from before seq ${lost} get a snapshot`,
+        );
+      }
       const ring = new ReplayRing(
         replay.size,
         maxAgeMs,
-        saved.length === 0 ? lastSeq : floor,
+        events.length === 0 ? lastSeq : lost,
         this.now,
         replay.max_bytes,
       );
-      for (const entry of saved) ring.append(entry);
+      for (const entry of events) ring.append(entry);
       this.ringValue = ring;
-      numbering = {
-        epoch,
-        lastSeq: ring.headSeq(),
-        epochStartSeq: Number(store.getMeta("epoch_start_seq") ?? "1"),
-        continued: true,
-      };
+      numbering = { epoch, lastSeq: ring.headSeq(), epochStartSeq, continued: true };
     } else {
-      // A crash (or a first start): the history is gone, so this is a new epoch, above every seq issued.
-      const lastSeq = Math.max(reserved, Number(store.getMeta("last_seq") ?? "0"));
+      // A crash, a first start or damaged numbering: the history cannot be trusted, so this is a new epoch,
+      // above every seq issued (as far as the database still tells).
+      let lastSeq = Math.max(reserved, seqs.last_seq ?? 0);
+      if (invalid.length > 0) {
+        lastSeq = Math.max(
+          lastSeq,
+          seqs.ring_floor ?? 0,
+          (seqs.epoch_start_seq ?? 1) - 1,
+          Math.min(store.maxStoredSeq(), MAX_SEQ),
+        );
+      }
       this.ringValue = new ReplayRing(replay.size, maxAgeMs, lastSeq, this.now, replay.max_bytes);
       numbering = { epoch: randomUUID(), lastSeq, epochStartSeq: lastSeq + 1, continued: false };
+      if (invalid.length > 0) {
+        this.log.warn(
+          {
+            invalid,
+            values: Object.fromEntries(invalid.map((key) => [key, store.getMeta(key)?.slice(0, 40)])),
+          },
+          `the delivery database held invalid numbering (${invalid.join(", ")}); starting a new epoch at seq ${lastSeq + 1} (clients get a snapshot on resume)`,
+        );
+      }
     }
     store.transaction(() => {
+      // Invalid values are not read (and warned about) again; the others are overwritten just below.
+      for (const key of invalid) store.deleteMeta(key);
       store.clearRing();
       store.setMeta("epoch", numbering.epoch);
       store.setMeta("epoch_start_seq", String(numbering.epochStartSeq));
       store.setMeta("clean_stop", "0");
+      this.reserveSeqs(numbering.lastSeq);
     });
-    this.reserveSeqs(numbering.lastSeq);
     return numbering;
   }
 

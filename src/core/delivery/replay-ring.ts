@@ -1,5 +1,32 @@
-import type { BridgeEvent } from "../events.js";
+import { type BridgeEvent, EventKind } from "../events.js";
 import type { StoredEvent } from "./store.js";
+
+const KINDS: ReadonlySet<string> = new Set(Object.values(EventKind));
+
+/**
+ * Reads an event kept as JSON back, or undefined when the text is damaged: not JSON, or not an event with
+ * the seq it is filed under. History saved to disk can be damaged (an SD card flipping bits); a damaged
+ * entry must cost a snapshot, never an exception on every resume.
+ */
+export function parseStoredEvent(entry: StoredEvent): BridgeEvent | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(entry.json);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined;
+  const event = value as Record<string, unknown>;
+  const intact =
+    event.seq === entry.seq &&
+    typeof event.kind === "string" &&
+    KINDS.has(event.kind) &&
+    typeof event.epoch === "string" &&
+    typeof event.time === "string" &&
+    typeof event.data === "object" &&
+    event.data !== null;
+  return intact ? (value as BridgeEvent) : undefined;
+}
 
 /**
  * The last `capacity` events of this epoch, none older than `maxAgeMs` and together no larger than
@@ -89,8 +116,9 @@ export class ReplayRing {
   }
 
   /**
-   * Up to `max` events after `lastSeq`, oldest first, or undefined when some are gone. Lets a catch-up read
-   * the ring in slices without copying all of it.
+   * Up to `max` events after `lastSeq`, oldest first, or undefined when some are gone (or damaged: an entry
+   * that cannot be read back is history lost like one pushed out). Lets a catch-up read the ring in slices
+   * without copying all of it.
    */
   after(lastSeq: number, max: number): BridgeEvent[] | undefined {
     this.expire();
@@ -98,8 +126,11 @@ export class ReplayRing {
     const events: BridgeEvent[] = [];
     const first = this.firstIndexAfter(lastSeq);
     const end = Math.min(this.count, first + max);
-    // Our own serialization of a BridgeEvent, read back.
-    for (let i = first; i < end; i += 1) events.push(JSON.parse(this.at(i).json) as BridgeEvent);
+    for (let i = first; i < end; i += 1) {
+      const event = parseStoredEvent(this.at(i));
+      if (event === undefined) return undefined;
+      events.push(event);
+    }
     return events;
   }
 

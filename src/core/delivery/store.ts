@@ -1,7 +1,9 @@
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync, type SQLOutputValue, type StatementSync } from "node:sqlite";
+import { errorMessage } from "../errors.js";
 import { DeliveryStoreError } from "./errors.js";
+import { parseStoredEvent } from "./replay-ring.js";
 
 /** The file, inside the data directory, that holds pending acknowledgements and resume state. */
 export const DELIVERY_DB_FILE = "delivery.sqlite";
@@ -29,6 +31,20 @@ export interface StoredEvent {
   readonly seq: number;
   readonly timeMs: number;
   readonly json: string;
+}
+
+/** The saved replay history: the intact rows, and the seqs of rows that were damaged and skipped. */
+export interface SavedRing {
+  readonly events: StoredEvent[];
+  readonly damaged: number[];
+}
+
+/** A damaged database file that `open` moved aside before starting with an empty one. */
+export interface StoreRecovery {
+  /** What SQLite said about the file (e.g. `file is not a database`). */
+  readonly reason: string;
+  /** Where the old file is now (its `-wal`/`-shm` companions, if any, next to it with the same suffixes). */
+  readonly movedTo: string;
 }
 
 const SCHEMA_VERSION = "1";
@@ -60,6 +76,58 @@ CREATE TABLE IF NOT EXISTS ring (
   event TEXT NOT NULL
 ) STRICT;
 `;
+
+/** The columns each table must have; a table from an older layout lacks some and cannot be used. */
+const LAYOUT: Readonly<Record<string, readonly string[]>> = {
+  meta: ["key", "value"],
+  acks: [
+    "identity",
+    "message_id",
+    "seq",
+    "frame",
+    "attempts",
+    "first_sent_at",
+    "next_attempt_at",
+    "state",
+    "closed_at",
+  ],
+  ring: ["seq", "time_ms", "event"],
+};
+
+/** Companion files SQLite keeps beside the database; they belong to it and move with it. */
+const COMPANION_SUFFIXES = ["-wal", "-shm", "-journal"];
+
+/** SQLite primary result codes that mean the file itself is damaged (moving it aside helps). */
+const SQLITE_CORRUPT = 11;
+const SQLITE_NOTADB = 26;
+
+const SEQ_TEXT = /^(0|[1-9]\d{0,15})$/;
+
+/** A seq as saved in the meta table, or undefined when it is not a non-negative safe integer. */
+export function parseSeqText(value: string | undefined): number | undefined {
+  if (value === undefined || !SEQ_TEXT.test(value)) return undefined;
+  const seq = Number(value);
+  return Number.isSafeInteger(seq) ? seq : undefined;
+}
+
+/** Thrown by the integrity check at open; never leaves this module (it becomes a recovery's reason). */
+class DamagedFileError extends Error {}
+
+/** The reason when `error` says the database file is damaged, undefined for every other failure. */
+function damageOf(error: unknown): string | undefined {
+  if (error instanceof DamagedFileError) return error.message;
+  if (!(error instanceof Error) || !("errcode" in error) || typeof error.errcode !== "number")
+    return undefined;
+  // Extended result codes (SQLITE_CORRUPT_INDEX, …) keep the primary code in the low byte.
+  const primary = error.errcode & 0xff;
+  return primary === SQLITE_CORRUPT || primary === SQLITE_NOTADB ? error.message : undefined;
+}
+
+function cannotOpen(dir: string, cause: unknown): DeliveryStoreError {
+  return new DeliveryStoreError(`cannot open the delivery database in ${dir}: ${errorMessage(cause)}`, {
+    cause,
+  });
+}
 
 type Row = Record<string, SQLOutputValue>;
 
@@ -99,32 +167,84 @@ const PENDING_COLUMNS = "identity, message_id, seq, frame, attempts, first_sent_
 export class DeliveryStore {
   private readonly statements = new Map<string, StatementSync>();
 
-  private constructor(private readonly db: DatabaseSync) {}
+  private constructor(
+    private readonly db: DatabaseSync,
+    /** Set when `open` found a damaged file, moved it aside and started with an empty database. */
+    readonly recovery: StoreRecovery | undefined = undefined,
+  ) {}
 
-  /** Opens (creating when needed) `<dir>/delivery.sqlite`; `":memory:"` gives a private in-memory store. */
+  /**
+   * Opens (creating when needed) `<dir>/delivery.sqlite`; `":memory:"` gives a private in-memory store.
+   * A file that is not a database or is damaged (a power cut mid-write, a failing SD card) is moved aside
+   * and replaced by an empty database (see `recovery`). Anything else that stops it (permissions, a
+   * directory in the way, a full disk, tables of a layout this version does not read) throws a
+   * `DeliveryStoreError` that names the cause.
+   */
   static open(dir: string): DeliveryStore {
-    let db: DatabaseSync;
+    const path = dir === ":memory:" ? dir : join(dir, DELIVERY_DB_FILE);
     try {
-      if (dir === ":memory:") db = new DatabaseSync(":memory:");
-      else {
-        mkdirSync(dir, { recursive: true });
-        db = new DatabaseSync(join(dir, DELIVERY_DB_FILE));
-      }
-      db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;");
-      db.exec(SCHEMA);
+      if (dir !== ":memory:") mkdirSync(dir, { recursive: true });
     } catch (error) {
-      throw new DeliveryStoreError(`cannot open the delivery database in ${dir}`, { cause: error });
+      throw cannotOpen(dir, error);
     }
-    const store = new DeliveryStore(db);
-    const version = store.getMeta("schema_version");
-    if (version === undefined) store.setMeta("schema_version", SCHEMA_VERSION);
-    else if (version !== SCHEMA_VERSION) {
+    try {
+      return DeliveryStore.openFile(path, dir);
+    } catch (error) {
+      const reason = dir === ":memory:" ? undefined : damageOf(error);
+      if (reason === undefined) throw error instanceof DeliveryStoreError ? error : cannotOpen(dir, error);
+      // Seqs must never go back: keep the reservation if the damaged file still shows it.
+      const reserved = salvageSeqReservation(path);
+      let movedTo: string;
+      try {
+        movedTo = moveAside(path);
+      } catch (moveError) {
+        throw cannotOpen(dir, new Error(`${reason} (moving it aside failed: ${errorMessage(moveError)})`));
+      }
+      let store: DeliveryStore | undefined;
+      try {
+        store = DeliveryStore.openFile(path, dir, { reason, movedTo });
+        if (reserved !== undefined) store.setMeta("seq_reserved", String(reserved));
+        return store;
+      } catch (retryError) {
+        store?.close();
+        throw retryError instanceof DeliveryStoreError ? retryError : cannotOpen(dir, retryError);
+      }
+    }
+  }
+
+  private static openFile(path: string, dir: string, recovery?: StoreRecovery): DeliveryStore {
+    const db = new DatabaseSync(path);
+    try {
+      db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;");
+      // A torn or flipped page can hide anywhere; finding it now (one read of a small file) turns it into
+      // a recovery instead of an error on some later read.
+      const problems = db
+        .prepare("PRAGMA quick_check(1)")
+        .all()
+        .map((row) =>
+          String(row.quick_check)
+            .replace(/\*\*\* in database \w+ \*\*\*/g, "")
+            .replace(/\s+/g, " ")
+            .trim(),
+        );
+      if (problems.length !== 1 || problems[0] !== "ok") {
+        throw new DamagedFileError(`database disk image is malformed (${problems.join("; ")})`);
+      }
+      checkLayout(db);
+      db.exec(SCHEMA);
+      const store = new DeliveryStore(db, recovery);
+      const version = store.getMeta("schema_version");
+      if (version === undefined) store.setMeta("schema_version", SCHEMA_VERSION);
+      else if (version !== SCHEMA_VERSION) {
+        throw new DeliveryStoreError(
+          `delivery database in ${dir} has schema version ${version}; this bridge reads ${SCHEMA_VERSION}`,
+        );
+      }
+      return store;
+    } catch (error) {
       db.close();
-      throw new DeliveryStoreError(
-        `delivery database has schema version ${version}; this bridge reads ${SCHEMA_VERSION}`,
-      );
+      throw error;
     }
-    return store;
   }
 
   close(): void {
@@ -140,7 +260,15 @@ export class DeliveryStore {
       this.db.exec("COMMIT");
       return result;
     } catch (error) {
-      this.db.exec("ROLLBACK");
+      // On SQLITE_FULL, SQLITE_IOERR and a few others SQLite has already rolled back; a ROLLBACK then
+      // would throw "no transaction is active" and hide the real error.
+      if (this.db.isTransaction) {
+        try {
+          this.db.exec("ROLLBACK");
+        } catch {
+          // The original error is the one worth reporting.
+        }
+      }
       throw error;
     }
   }
@@ -269,10 +397,29 @@ export class DeliveryStore {
     });
   }
 
-  loadRing(): StoredEvent[] {
-    return this.statement("SELECT seq, time_ms, event FROM ring ORDER BY seq")
-      .all()
-      .map((row) => ({ seq: int(row, "seq"), timeMs: int(row, "time_ms"), json: text(row, "event") }));
+  /** The saved replay history, oldest first. Damaged rows are left out and their seqs reported, never thrown. */
+  loadRing(): SavedRing {
+    const events: StoredEvent[] = [];
+    const damaged: number[] = [];
+    for (const row of this.statement("SELECT seq, time_ms, event FROM ring ORDER BY seq").all()) {
+      // `seq` is the rowid, always an integer; the other columns can be anything on a damaged page.
+      const seq = int(row, "seq");
+      const timeMs = row.time_ms;
+      const json = row.event;
+      const entry =
+        typeof timeMs === "number" && typeof json === "string" ? { seq, timeMs, json } : undefined;
+      if (entry !== undefined && parseStoredEvent(entry) !== undefined) events.push(entry);
+      else damaged.push(seq);
+    }
+    return { events, damaged };
+  }
+
+  /** The highest seq found in the tables (pending acknowledgements, saved history): a floor for numbering. */
+  maxStoredSeq(): number {
+    const row = this.statement(
+      "SELECT max(coalesce((SELECT max(seq) FROM acks), 0), coalesce((SELECT max(seq) FROM ring), 0)) AS n",
+    ).get();
+    return row === undefined ? 0 : int(row, "n");
   }
 
   clearRing(): void {
@@ -287,4 +434,56 @@ export class DeliveryStore {
     }
     return statement;
   }
+}
+
+/** Fails with a clear cause when an existing table lacks a column this version needs (an older layout). */
+function checkLayout(db: DatabaseSync): void {
+  for (const [table, columns] of Object.entries(LAYOUT)) {
+    const present = new Set(
+      db
+        .prepare("SELECT name FROM pragma_table_info(?)")
+        .all(table)
+        .map((row) => row.name),
+    );
+    if (present.size === 0) continue;
+    const missing = columns.find((column) => !present.has(column));
+    if (missing !== undefined) {
+      throw new Error(
+        `table ${table} has no column ${missing} (a layout this version does not read; move ${DELIVERY_DB_FILE} aside to start fresh)`,
+      );
+    }
+  }
+}
+
+/** The seq reservation (or last seq) a damaged file still shows, best effort: undefined when unreadable. */
+function salvageSeqReservation(path: string): number | undefined {
+  let db: DatabaseSync | undefined;
+  try {
+    db = new DatabaseSync(path, { readOnly: true });
+    const seqs = db
+      .prepare("SELECT value FROM meta WHERE key IN ('seq_reserved', 'last_seq')")
+      .all()
+      .map((row) => parseSeqText(typeof row.value === "string" ? row.value : undefined))
+      .filter((seq) => seq !== undefined);
+    return seqs.length === 0 ? undefined : Math.max(...seqs);
+  } catch {
+    return undefined;
+  } finally {
+    db?.close();
+  }
+}
+
+/**
+ * Renames a damaged database (and its companion files, so that they stay a pair) to
+ * `<file>.corrupt-<time>`, keeping it for the user; returns the new path.
+ */
+function moveAside(path: string): string {
+  const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+  let target = `${path}.corrupt-${stamp}`;
+  for (let n = 1; existsSync(target); n += 1) target = `${path}.corrupt-${stamp}-${n}`;
+  renameSync(path, target);
+  for (const suffix of COMPANION_SUFFIXES) {
+    if (existsSync(path + suffix)) renameSync(path + suffix, target + suffix);
+  }
+  return target;
 }

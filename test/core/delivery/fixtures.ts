@@ -1,8 +1,10 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Writable } from "node:stream";
 import { onTestFinished } from "vitest";
 import { type BridgeEvent, EventKind } from "../../../src/core/events.js";
+import { createLogger, type Logger } from "../../../src/core/logger.js";
 
 /** A fresh data directory, removed when the current test ends. */
 export function tempDataDir(): string {
@@ -78,4 +80,20 @@ export class ManualClock {
   advance(ms: number): void {
     this.ms += ms;
   }
+}
+
+/** A logger that keeps its warnings and errors as parsed JSON lines, for tests that check what was logged. */
+export function capturingLogger(): { readonly log: Logger; readonly lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  const log = createLogger({
+    level: "warn",
+    format: "json",
+    destination: new Writable({
+      write(chunk, _encoding, done) {
+        lines.push(JSON.parse(String(chunk)) as Record<string, unknown>);
+        done();
+      },
+    }),
+  });
+  return { log, lines };
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ReplayRing } from "../../../src/core/delivery/replay-ring.js";
+import { CatchUp } from "../../../src/core/delivery/resume.js";
 import { ManualClock, stateEvent } from "./fixtures.js";
 
 describe("ReplayRing", () => {
@@ -75,5 +76,22 @@ describe("ReplayRing", () => {
     expect(ring.sizeBytes()).toBeLessThanOrEqual(35_000);
     expect(ring.since(7)?.map((e) => e.seq)).toEqual([8, 9, 10]);
     expect(ring.since(6)).toBeUndefined();
+  });
+
+  it("answers `lost` for history holding a damaged entry instead of throwing", () => {
+    const ring = new ReplayRing(10, 60_000, 0);
+    ring.push(stateEvent(1));
+    ring.append({ seq: 2, timeMs: Date.now(), json: "{not json" });
+    ring.push(stateEvent(3));
+    expect(ring.since(0)).toBeUndefined();
+    expect(ring.since(2)?.map((e) => e.seq)).toEqual([3]);
+    const catchUp = new CatchUp(
+      ring,
+      0,
+      () => true,
+      () => {},
+      () => true,
+    );
+    expect(catchUp.pump()).toBe("lost");
   });
 });

@@ -26,3 +26,16 @@ export class SessionEndedError extends BridgeError {
     super("ha_session_ended", "the Home Assistant connection ended");
   }
 }
+
+/**
+ * The state snapshot (the first event of `subscribe_entities`) was malformed, or did not come in time.
+ * The sync attempt fails and is retried with a new subscription, so a new snapshot.
+ */
+export class HomeAssistantSnapshotError extends BridgeError {
+  readonly reason: "malformed" | "timeout";
+
+  constructor(reason: "malformed" | "timeout", message: string) {
+    super(reason === "malformed" ? "ha_snapshot_malformed" : "ha_snapshot_timeout", message);
+    this.reason = reason;
+  }
+}

@@ -1,5 +1,9 @@
 export { type HomeAssistantEndpoint, resolveEndpoint, SUPERVISOR_WS_URL } from "./endpoint.js";
-export { HomeAssistantCommandError, HomeAssistantConfigError } from "./errors.js";
+export {
+  HomeAssistantCommandError,
+  HomeAssistantConfigError,
+  HomeAssistantSnapshotError,
+} from "./errors.js";
 export {
   HEALTH_COMPONENT,
   HomeAssistantSource,

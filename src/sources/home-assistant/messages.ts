@@ -9,11 +9,38 @@ import type { AreaRecord, DeviceRecord, EntityRecord, FloorRecord } from "../../
  * (and counted) without losing the rest.
  */
 
+/**
+ * How many levels objects and lists may nest inside attributes and event data. JSON.parse takes any depth,
+ * but JSON.stringify overflows the stack at a few thousand levels, and every such value is later sent to
+ * clients as JSON (from a timer, where a throw ends the process). HA's own attributes nest a few levels.
+ */
+export const MAX_NESTING = 64;
+
+/**
+ * Whether objects and lists nest at most `levelsLeft` levels below `value` (its own values are level 1).
+ * The recursion stops at the first level too deep, so it never goes deeper than the limit itself.
+ */
+function nestsWithin(value: object, levelsLeft = MAX_NESTING): boolean {
+  const children: readonly unknown[] = Array.isArray(value) ? value : Object.values(value);
+  for (const child of children) {
+    if (typeof child !== "object" || child === null) continue;
+    if (levelsLeft === 0 || !nestsWithin(child, levelsLeft - 1)) return false;
+  }
+  return true;
+}
+
+function isShallowRecord(value: unknown): value is Record<string, unknown> {
+  return isRecord(value) && nestsWithin(value);
+}
+
 // Values inside attributes and event data come straight from JSON.parse, so any record of them is JSON.
-const attributes = z.custom<Attributes>((value) => isRecord(value), "expected an attributes object");
+const attributes = z.custom<Attributes>(
+  isShallowRecord,
+  `expected an attributes object nested at most ${MAX_NESTING} levels deep`,
+);
 const jsonRecord = z.custom<{ readonly [key: string]: JsonValue }>(
-  (value) => isRecord(value),
-  "expected an object",
+  isShallowRecord,
+  `expected an object nested at most ${MAX_NESTING} levels deep`,
 );
 
 const contextObject = z.object({
@@ -121,7 +148,7 @@ function isPlainDiffPlus(value: unknown): boolean {
         if (typeof field !== "string") return false;
         break;
       case "a":
-        if (!isRecord(field)) return false;
+        if (!isShallowRecord(field)) return false;
         break;
       case "c":
         if (!isPlainContext(field)) return false;
@@ -200,6 +227,19 @@ export function parseEntitiesEvent(raw: unknown): Parsed<EntitiesEvent> {
     }
   }
   return { ok: true, value: { added, changed, removed: data.r ?? [], malformed } };
+}
+
+/**
+ * The first event of a `subscribe_entities` subscription: the full snapshot, which HA sends as `a` alone
+ * (`{"a": {}}` for a home without states). Anything else would be read as a home that lost its states.
+ */
+export function parseEntitiesSnapshot(raw: unknown): Parsed<EntitiesEvent> {
+  const parsed = parseEntitiesEvent(raw);
+  if (!parsed.ok) return parsed;
+  if (!isRecord(raw) || raw.a === undefined) return { ok: false, error: "a: required in a snapshot" };
+  if (raw.c !== undefined || raw.r !== undefined)
+    return { ok: false, error: "the snapshot has changes (c) or removals (r)" };
+  return parsed;
 }
 
 const haEventSchema = z.object({

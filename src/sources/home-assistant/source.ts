@@ -15,7 +15,7 @@ import type { HomeModel, RegistrySnapshot } from "../../core/home-model.js";
 import type { Service } from "../../core/lifecycle.js";
 import type { Logger } from "../../core/logger.js";
 import { type HomeAssistantEndpoint, resolveEndpoint } from "./endpoint.js";
-import { HomeAssistantCommandError, SessionEndedError } from "./errors.js";
+import { HomeAssistantCommandError, HomeAssistantSnapshotError, SessionEndedError } from "./errors.js";
 import {
   type EntitiesEvent,
   type Parsed,
@@ -23,6 +23,7 @@ import {
   parseCoreConfig,
   parseDeviceList,
   parseEntitiesEvent,
+  parseEntitiesSnapshot,
   parseEntityList,
   parseFloorList,
   parseHaEvent,
@@ -90,17 +91,50 @@ export interface HomeAssistantSourceStats {
   eventsPublished: number;
 }
 
+/**
+ * One `subscribe_entities` subscription. Once abandoned (its snapshot was malformed or overdue), its events
+ * are ignored and it is unsubscribed, so that a new subscription's snapshot is the only one read.
+ */
+class EntitiesSubscription {
+  private abandoned = false;
+  private unsubscribe: (() => Promise<void>) | undefined;
+
+  get isAbandoned(): boolean {
+    return this.abandoned;
+  }
+
+  /** The result came; HA's events for it usually came in the same frame, before this. */
+  subscribed(unsubscribe: () => Promise<void>): void {
+    if (this.abandoned) dropSubscription(unsubscribe);
+    else this.unsubscribe = unsubscribe;
+  }
+
+  abandon(): void {
+    this.abandoned = true;
+    if (this.unsubscribe !== undefined) dropSubscription(this.unsubscribe);
+    this.unsubscribe = undefined;
+  }
+}
+
+/** Best effort: on a lost connection HA has dropped the subscription already. */
+function dropSubscription(unsubscribe: () => Promise<void>): void {
+  unsubscribe().catch(() => {});
+}
+
 /** One authenticated connection: its subscriptions, its state snapshot and the work bound to it. */
 class Session {
   synced = false;
   snapshot: Map<string, HaStateObject> | undefined;
   readonly subscribedEvents = new Set<string>();
-  entitiesSubscribed = false;
+  /** The entity subscription whose events count; undefined before subscribing and once abandoned. */
+  entities: EntitiesSubscription | undefined;
   readonly dirty = new Set<RegistryName>();
   relistTimer: NodeJS.Timeout | undefined;
   private ended = false;
   private readonly endListeners = new Set<() => void>();
   private snapshotWaiters: (() => void)[] = [];
+  /** Why the current subscription's snapshot will not come; kept for a sync that is not waiting yet. */
+  private snapshotFailure: Error | undefined;
 
   constructor(readonly conn: Connection) {}
 
@@ -147,22 +181,58 @@ class Session {
     ).finally(() => clearTimeout(timer));
   }
 
-  snapshotArrived(states: Map<string, HaStateObject>): void {
-    this.snapshot = states;
-    for (const waiter of this.snapshotWaiters) waiter();
-    this.snapshotWaiters = [];
+  /** A new entity subscription: its first event is the snapshot, whatever became of an earlier one. */
+  subscribingEntities(): EntitiesSubscription {
+    this.entities = new EntitiesSubscription();
+    this.snapshot = undefined;
+    this.snapshotFailure = undefined;
+    return this.entities;
   }
 
-  waitForSnapshot(): Promise<Map<string, HaStateObject>> {
+  snapshotArrived(states: Map<string, HaStateObject>): void {
+    this.snapshot = states;
+    this.notifySnapshotWaiters();
+  }
+
+  /** No usable snapshot will come on this subscription: it is dropped, and the next sync attempt subscribes again. */
+  snapshotFailed(error: Error): void {
+    this.entities?.abandon();
+    this.entities = undefined;
+    this.snapshot = undefined;
+    this.snapshotFailure = error;
+    this.notifySnapshotWaiters();
+  }
+
+  /**
+   * The snapshot, or a rejection when it is malformed or has not come within `timeoutMs`. HA sends it
+   * right after the subscription's result, so by the time the sync waits for it, it is due.
+   */
+  waitForSnapshot(timeoutMs: number): Promise<Map<string, HaStateObject>> {
+    let timer: NodeJS.Timeout | undefined;
     return this.run(
-      new Promise<Map<string, HaStateObject>>((resolve) => {
+      new Promise<Map<string, HaStateObject>>((resolve, reject) => {
         const check = (): void => {
           if (this.snapshot !== undefined) resolve(this.snapshot);
-          else this.snapshotWaiters.push(check);
+          else if (this.snapshotFailure !== undefined) {
+            reject(this.snapshotFailure);
+            this.snapshotFailure = undefined;
+          } else this.snapshotWaiters.push(check);
         };
+        timer = setTimeout(() => {
+          const seconds = timeoutMs / 1000;
+          this.snapshotFailed(
+            new HomeAssistantSnapshotError("timeout", `the state snapshot did not come within ${seconds} s`),
+          );
+        }, timeoutMs);
         check();
       }),
-    );
+    ).finally(() => clearTimeout(timer));
+  }
+
+  private notifySnapshotWaiters(): void {
+    const waiters = this.snapshotWaiters;
+    this.snapshotWaiters = [];
+    for (const waiter of waiters) waiter();
   }
 }
 
@@ -475,6 +545,7 @@ export class HomeAssistantSource implements Service {
         this.stats.syncFailures++;
         const retry = this.options.config.resubscribe_retry_seconds;
         this.log.warn({ err: error, retry_in_seconds: retry }, "Home Assistant sync failed; retrying");
+        this.setIssue(`Home Assistant sync failed, retrying: ${errorMessage(error)}`);
         this.publishSync("error", `sync failed: ${errorMessage(error)}`, 0);
         try {
           await session.sleep(retry * 1000);
@@ -510,7 +581,7 @@ export class HomeAssistantSource implements Service {
       this.publishSync("syncing", `Reading the ${name} registry`, 20 + index * 15),
     );
     this.publishSync("syncing", "Reading entity states", 80);
-    const snapshot = await session.waitForSnapshot();
+    const snapshot = await session.waitForSnapshot(this.options.config.pong_timeout_seconds * 1000);
     if (session.isEnded) throw new SessionEndedError();
     const events = this.options.model.resync({
       registries,
@@ -542,13 +613,24 @@ export class HomeAssistantSource implements Service {
         }),
       );
     }
-    if (!session.entitiesSubscribed) {
+    if (session.entities === undefined) {
+      const subscription = session.subscribingEntities();
       pending.push(
-        this.subscribeMessage(session, (event) => this.onEntities(session, event), {
-          type: "subscribe_entities",
-        }).then(() => {
-          session.entitiesSubscribed = true;
-        }),
+        this.subscribeMessage(
+          session,
+          (event) => {
+            if (!subscription.isAbandoned) this.onEntities(session, event);
+          },
+          { type: "subscribe_entities" },
+        ).then(
+          (unsubscribe) => subscription.subscribed(unsubscribe),
+          (error: unknown) => {
+            // Refused: the next sync attempt subscribes again.
+            if (session.entities === subscription) session.entities = undefined;
+            subscription.abandon();
+            throw error;
+          },
+        ),
       );
     }
     const results = await Promise.allSettled(pending);
@@ -561,9 +643,9 @@ export class HomeAssistantSource implements Service {
     session: Session,
     callback: (event: unknown) => void,
     message: MessageBase,
-  ): Promise<void> {
+  ): Promise<() => Promise<void>> {
     try {
-      await session.run(session.conn.subscribeMessage(callback, message, { resubscribe: false }));
+      return await session.run(session.conn.subscribeMessage(callback, message, { resubscribe: false }));
     } catch (error) {
       if (error instanceof SessionEndedError) throw error;
       throw commandError(message.type, error);
@@ -610,6 +692,11 @@ export class HomeAssistantSource implements Service {
 
   private onEntities(session: Session, raw: unknown): void {
     if (session.isEnded) return;
+    if (session.snapshot === undefined && !session.synced) {
+      // The first event after subscribing is the full snapshot.
+      this.onSnapshot(session, raw);
+      return;
+    }
     const parsed = parseEntitiesEvent(raw);
     if (!parsed.ok) {
       this.stats.malformedMessages++;
@@ -617,20 +704,7 @@ export class HomeAssistantSource implements Service {
       return;
     }
     const event = parsed.value;
-    if (event.malformed.length > 0) {
-      this.stats.malformedMessages += event.malformed.length;
-      this.log.warn(
-        { entity_ids: event.malformed.slice(0, 10), count: event.malformed.length },
-        "skipped malformed entity states",
-      );
-    }
-    if (session.snapshot === undefined && !session.synced) {
-      // The first event after subscribing is the full snapshot.
-      const states = new Map<string, HaStateObject>();
-      for (const [id, compressed] of event.added) states.set(id, expandState(id, compressed));
-      session.snapshotArrived(states);
-      return;
-    }
+    this.skippedEntries(event);
     if (!session.synced && session.snapshot !== undefined) {
       this.applyToSnapshot(session.snapshot, event);
       return;
@@ -656,6 +730,32 @@ export class HomeAssistantSource implements Service {
       events.push(...model.applyStateChange(id, null, "homeassistant"));
     }
     this.publish(events);
+  }
+
+  /** A malformed snapshot fails the sync attempt: the model is not touched, and the retry subscribes afresh. */
+  private onSnapshot(session: Session, raw: unknown): void {
+    const parsed = parseEntitiesSnapshot(raw);
+    if (!parsed.ok) {
+      this.stats.malformedMessages++;
+      this.log.warn({ error: parsed.error }, "malformed state snapshot; the sync will be retried");
+      session.snapshotFailed(
+        new HomeAssistantSnapshotError("malformed", `the state snapshot was malformed (${parsed.error})`),
+      );
+      return;
+    }
+    this.skippedEntries(parsed.value);
+    const states = new Map<string, HaStateObject>();
+    for (const [id, compressed] of parsed.value.added) states.set(id, expandState(id, compressed));
+    session.snapshotArrived(states);
+  }
+
+  private skippedEntries(event: EntitiesEvent): void {
+    if (event.malformed.length === 0) return;
+    this.stats.malformedMessages += event.malformed.length;
+    this.log.warn(
+      { entity_ids: event.malformed.slice(0, 10), count: event.malformed.length },
+      "skipped malformed entity states",
+    );
   }
 
   private applyToSnapshot(snapshot: Map<string, HaStateObject>, event: EntitiesEvent): void {

@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { parseEntitiesEvent, stateDiffSchema } from "../../../src/sources/home-assistant/messages.js";
+import {
+  parseEntitiesEvent,
+  parseEntitiesSnapshot,
+  parseHaEvent,
+  stateDiffSchema,
+} from "../../../src/sources/home-assistant/messages.js";
 
 /** What the zod schema alone makes of one `c` entry: the diff it returns, or undefined when it rejects it. */
 function bySchema(diff: unknown): unknown {
@@ -12,6 +17,13 @@ function byParser(diff: unknown): unknown {
   if (!parsed.ok) throw new Error(parsed.error);
   if (parsed.value.malformed.includes("light.desk")) return undefined;
   return parsed.value.changed.get("light.desk");
+}
+
+/** Lists nested `levels` deep, built without recursion (JSON.parse reads any depth). */
+function nestedLists(levels: number): unknown {
+  let value: unknown[] = [];
+  for (let level = 1; level < levels; level++) value = [value];
+  return value;
 }
 
 const nullPrototype = (fields: Record<string, unknown>): Record<string, unknown> =>
@@ -36,6 +48,9 @@ const diffs: Record<string, unknown> = {
   "a time beyond Date's range": { "+": { lu: 1e300 } },
   "a time at the end of Date's range": { "+": { lc: 8.64e12 } },
   "a time before Date's range": { "+": { lc: -8.64e12 - 1 } },
+  "attributes nested 64 levels deep": { "+": { a: { x: nestedLists(64) } } },
+  "attributes nested 65 levels deep": { "+": { a: { x: nestedLists(65) } } },
+  "attributes holding 6,000 nested lists": { "+": { a: { x: { y: nestedLists(6000) } } } },
   "attributes as a list": { "+": { a: [1, 2] } },
   "attributes as null": { "+": { a: null } },
   "a context number": { "+": { c: 7 } },
@@ -66,6 +81,24 @@ describe("parseEntitiesEvent", () => {
     expect(parseEntitiesEvent(null).ok).toBe(false);
   });
 
+  it("rejects attributes and event data nested more than 64 levels deep, as malformed entries or events", () => {
+    const state = (levels: number) => ({ s: "1", a: { x: nestedLists(levels) }, lc: 1 });
+    const diff = (levels: number) => ({ "+": { a: { x: nestedLists(levels) } } });
+    const parsed = parseEntitiesEvent({
+      a: { "sensor.ok": state(64), "sensor.deep": state(65), "sensor.deeper": state(6000) },
+      c: { "light.ok": diff(64), "light.deep": diff(65) },
+    });
+    if (!parsed.ok) throw new Error(parsed.error);
+    expect([...parsed.value.added.keys()]).toEqual(["sensor.ok"]);
+    expect([...parsed.value.changed.keys()]).toEqual(["light.ok"]);
+    expect(parsed.value.malformed).toEqual(["sensor.deep", "sensor.deeper", "light.deep"]);
+    const event = (levels: number) =>
+      parseHaEvent({ event_type: "call_service", data: { x: nestedLists(levels) } });
+    expect(event(64).ok).toBe(true);
+    expect(event(65).ok).toBe(false);
+    expect(event(6000).ok).toBe(false);
+  });
+
   it("reads changes, additions and removals of one frame, naming malformed entries", () => {
     const parsed = parseEntitiesEvent({
       a: { "light.new": { s: "on", a: {}, lc: 1 } },
@@ -78,5 +111,20 @@ describe("parseEntitiesEvent", () => {
     expect(parsed.value.changed.get("light.desk")).toEqual({ "+": { s: "off", lc: 2 } });
     expect(parsed.value.removed).toEqual(["light.old"]);
     expect(parsed.value.malformed).toEqual(["light.bad"]);
+  });
+});
+
+describe("parseEntitiesSnapshot", () => {
+  it("takes `a` alone, also empty, and names malformed entries as a diff would", () => {
+    expect(parseEntitiesSnapshot({ a: {} }).ok).toBe(true);
+    const parsed = parseEntitiesSnapshot({ a: { "light.desk": { s: "on", a: {}, lc: 1 }, "light.bad": {} } });
+    if (!parsed.ok) throw new Error(parsed.error);
+    expect([...parsed.value.added.keys()]).toEqual(["light.desk"]);
+    expect(parsed.value.malformed).toEqual(["light.bad"]);
+  });
+
+  it("rejects what would read as a home that lost its states: no `a`, or changes or removals", () => {
+    for (const snapshot of [{ a: [] }, { a: {}, r: [1] }, { a: {}, r: ["light.desk"] }, { c: {} }, {}, []])
+      expect(parseEntitiesSnapshot(snapshot).ok, JSON.stringify(snapshot)).toBe(false);
   });
 });

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
+import type { Config } from "../../../src/config/schema.js";
 import { EventKind } from "../../../src/core/events.js";
 import { HealthRegistry } from "../../../src/core/health.js";
 import { HomeModel } from "../../../src/core/home-model.js";
@@ -6,6 +7,19 @@ import { silentLogger } from "../../../src/core/logger.js";
 import { generateHome } from "../../../src/simulator/index.js";
 import { HomeAssistantSource } from "../../../src/sources/home-assistant/index.js";
 import { type Harness, haConfig, RecordingSink, startHarness, waitFor } from "../../helpers/ha-harness.js";
+import { HaProxy, type SnapshotRewrite } from "./ha-proxy.js";
+
+/** JSON text of lists nested `levels` deep: JSON.parse reads any depth, JSON.stringify overflows at thousands. */
+const nestedLists = (levels: number): string => `${"[".repeat(levels)}${"]".repeat(levels)}`;
+
+/** The id of the bridge's subscription on the simulator's first connection, for frames of one's own making. */
+function subscriptionId(h: Harness, type: string, eventType?: string): number {
+  const command = h.ha
+    .commandsOn(1)
+    .find((c) => c.type === type && (eventType === undefined || c.event_type === eventType));
+  if (typeof command?.id !== "number") throw new Error(`no ${type} ${eventType ?? ""} on connection 1`);
+  return command.id;
+}
 
 describe("HomeAssistantSource", () => {
   let h: Harness | undefined;
@@ -60,6 +74,34 @@ describe("HomeAssistantSource", () => {
       expect(h.ha.totalConnections).toBe(1);
     });
 
+    it("skips and counts states, diffs and events nested thousands of levels deep, so all it publishes stays serialisable", async () => {
+      h = await startHarness({ config: { forward_event_types: ["call_service"] } });
+      const deep = nestedLists(6000);
+      const entities = subscriptionId(h, "subscribe_entities");
+      h.ha.sendRaw(
+        `{"id":${entities},"type":"event","event":{"a":{"sensor.deep":{"s":"1","a":{"x":${deep}},"lc":1}}}}`,
+      );
+      h.ha.sendRaw(
+        `{"id":${entities},"type":"event","event":{"c":{"switch.coffee_machine":{"+":{"s":"on","a":{"x":${deep}},"lu":2}}}}}`,
+      );
+      h.ha.sendRaw(
+        `{"id":${subscriptionId(h, "subscribe_events", "call_service")},"type":"event","event":{"event_type":"call_service","data":{"domain":"light","service":"turn_on","service_data":{"x":${deep}}}}}`,
+      );
+      h.ha.sendRaw(
+        `{"id":${subscriptionId(h, "subscribe_events", "automation_triggered")},"type":"event","event":{"event_type":"automation_triggered","data":{"entity_id":"automation.hallway_light","x":${deep}}}}`,
+      );
+      await waitFor(() => h?.source.stats.malformedMessages === 4, "the four rejections");
+      expect(h.model.state("sensor.deep")).toBeUndefined();
+      expect(h.model.state("switch.coffee_machine")?.state).toBe("off");
+      expect(h.sink.of(EventKind.SourceEvent)).toEqual([]);
+      expect(h.sink.of(EventKind.AutomationTriggered)).toEqual([]);
+      expect(() => JSON.stringify([h?.sink.events, h?.model.entities()])).not.toThrow();
+      // 64 levels are within the bound.
+      h.ha.setState("switch.coffee_machine", "on", { nested: JSON.parse(nestedLists(64)) as never });
+      await waitFor(() => h?.model.state("switch.coffee_machine")?.state === "on", "a state nested 64 deep");
+      expect(h.source.stats.malformedMessages).toBe(4);
+    });
+
     it("ignores malformed HA events", async () => {
       h = await startHarness();
       h.ha.fireEvent("automation_triggered", { name: "no entity id" });
@@ -94,6 +136,85 @@ describe("HomeAssistantSource", () => {
       );
       expect(h.source.ready).toBe(false);
       expect(h.health.get("homeassistant")?.ready).toBe(false);
+    });
+  });
+
+  describe("a state snapshot that is malformed or never comes", () => {
+    let proxy: HaProxy | undefined;
+    afterEach(async () => {
+      await h?.stop();
+      h = undefined;
+      await proxy?.stop();
+      proxy = undefined;
+    });
+
+    /** A source that reaches the simulator through a proxy rewriting the first snapshots, in order. */
+    async function startBehindProxy(
+      rewrites: SnapshotRewrite[],
+      config: Partial<Config["homeassistant"]> = {},
+    ): Promise<Harness> {
+      const started = await HaProxy.start();
+      proxy = started;
+      started.snapshotRewrites.push(...rewrites);
+      return startHarness({
+        noWait: true,
+        config: { ...config, url: started.httpUrl },
+        prepare: (ha) => {
+          started.target = ha.url;
+        },
+      });
+    }
+
+    for (const snapshot of ['{"a":[]}', '{"a":{},"r":[1]}', '{"c":{}}']) {
+      it(`fails the sync on the snapshot ${snapshot}, says why in health, and recovers with a new subscription`, async () => {
+        h = await startBehindProxy([() => snapshot], { resubscribe_retry_seconds: 0.5 });
+        await waitFor(() => h?.source.stats.syncFailures === 1, "the failed sync");
+        expect(h.health.get("homeassistant")?.ready).toBe(false);
+        expect(h.health.get("homeassistant")?.reason).toMatch(/sync failed.*snapshot/);
+        expect(h.sink.of(EventKind.SyncStatus).at(-1)?.data).toMatchObject({ status: "error" });
+        expect(h.sink.of(EventKind.SyncStatus).at(-1)?.data.message).toContain("snapshot");
+        await waitFor(() => h?.source.ready === true, "the retried sync");
+        expect(h.health.get("homeassistant")?.ready).toBe(true);
+        expect(h.source.stats).toMatchObject({
+          syncs: 1,
+          syncFailures: 1,
+          malformedMessages: 1,
+          connects: 1,
+        });
+        expect(h.model.counts().states).toBe(10);
+        // The abandoned subscription was ended, so a change arrives once.
+        const commands = h.ha.commandsOn(1).map((c) => c.type);
+        expect(commands.filter((type) => type === "subscribe_entities")).toHaveLength(2);
+        expect(commands).toContain("unsubscribe_events");
+        h.sink.clear();
+        h.ha.setState("switch.coffee_machine", "on");
+        await waitFor(() => h?.sink.of(EventKind.EntityStateChanged).length === 1, "the change");
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        expect(h.sink.of(EventKind.EntityStateChanged)).toHaveLength(1);
+      });
+    }
+
+    it("gives up on a snapshot that has not come pong_timeout_seconds after the registries were read, and subscribes again", async () => {
+      h = await startBehindProxy([() => undefined], { pong_timeout_seconds: 0.3 });
+      await waitFor(() => h?.source.ready === true, "the retried sync");
+      expect(h.source.stats).toMatchObject({ syncs: 1, syncFailures: 1 });
+      const errors = h.sink.of(EventKind.SyncStatus).filter((e) => e.data.status === "error");
+      expect(errors.map((e) => e.data.message)).toEqual([expect.stringMatching(/snapshot.*0\.3 s/)]);
+      expect(h.model.counts().states).toBe(10);
+    });
+
+    it("skips and counts a snapshot entry whose attributes nest thousands of levels deep", async () => {
+      h = await startBehindProxy([
+        (snapshot) => {
+          const states = JSON.stringify((snapshot as { a: object }).a).slice(1);
+          return `{"a":{"sensor.deep":{"s":"1","a":{"x":${nestedLists(6000)}},"lc":1},${states}}`;
+        },
+      ]);
+      await waitFor(() => h?.source.ready === true, "the sync");
+      expect(h.source.stats.malformedMessages).toBe(1);
+      expect(h.model.state("sensor.deep")).toBeUndefined();
+      expect(h.model.counts().states).toBe(10);
+      expect(() => JSON.stringify([h?.sink.events, h?.model.entities()])).not.toThrow();
     });
   });
 

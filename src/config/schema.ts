@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { brokerUrlProblem } from "../sources/mqtt/url.js";
 
 /**
  * The one configuration schema. It gives the validator, the `Config` type and every default; the add-on's
@@ -11,7 +12,29 @@ const port = z
   .int()
   .min(0, "must be a port number from 0 to 65535")
   .max(65535, "must be a port number from 0 to 65535");
-const seconds = (min = 0) => z.number().min(min);
+/**
+ * The longest delay Node's timers hold: 2^31-1 ms. A longer one overflows (TimeoutOverflowWarning) and fires
+ * after 1 ms instead, every time, so every duration is capped here, whether or not it is used as a timer today.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+export const MAX_TIMER_SECONDS = Math.floor(MAX_TIMER_MS / 1000);
+const seconds = (min = 0) =>
+  z
+    .number()
+    .min(min)
+    .max(
+      MAX_TIMER_SECONDS,
+      `must be at most ${MAX_TIMER_SECONDS} seconds (about 24.8 days), the longest delay Node.js timers allow`,
+    );
+const milliseconds = (min = 0) =>
+  z
+    .number()
+    .int()
+    .min(min)
+    .max(
+      MAX_TIMER_MS,
+      `must be at most ${MAX_TIMER_MS} ms (about 24.8 days), the longest delay Node.js timers allow`,
+    );
 const positiveInt = z.number().int().min(1);
 
 export const CAPABILITIES = [
@@ -124,14 +147,24 @@ const homeAssistantSchema = z
     /** How often `get_config` is polled while Home Assistant is still starting. */
     startup_poll_seconds: seconds(0.1).default(2),
     /** Registry changes are re-listed after this quiet period, like HA's own frontend. */
-    registry_debounce_ms: z.number().int().min(0).default(500),
+    registry_debounce_ms: milliseconds(0).default(500),
   })
   .prefault({});
 
 const mqttSchema = z
   .object({
     /** `mqtt://host:1883` or `mqtts://…`; in the add-on, the Mosquitto service is used when absent. */
-    url: z.string().url("must be a URL such as mqtt://core-mosquitto:1883").optional(),
+    url: z
+      .string()
+      .url("must be a URL such as mqtt://core-mosquitto:1883")
+      // The MQTT client parses URLs more strictly than the URL check above; the value may hold a password, so
+      // the message never repeats it.
+      .superRefine((url, ctx) => {
+        const problem = URL.canParse(url) ? brokerUrlProblem(url) : undefined;
+        if (problem !== undefined)
+          ctx.addIssue({ code: "custom", message: `is not a URL the MQTT client can use: ${problem}` });
+      })
+      .optional(),
     username: z.string().optional(),
     password: z.string().optional(),
     client_id: z.string().min(1).max(64).default("pma-bridge"),

@@ -2,7 +2,15 @@ import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ConfigError, environmentVariables, loadConfig, maskSecrets } from "../../src/config/load.js";
+import { z } from "zod";
+import {
+  ConfigError,
+  environmentVariables,
+  loadConfig,
+  maskSecrets,
+  setPath,
+} from "../../src/config/load.js";
+import { configSchema, MAX_TIMER_MS, MAX_TIMER_SECONDS } from "../../src/config/schema.js";
 
 function tempDir(): string {
   return mkdtempSync(join(tmpdir(), "pma-config-"));
@@ -12,6 +20,20 @@ function writeFile(dir: string, name: string, text: string): string {
   const file = join(dir, name);
   writeFileSync(file, text);
   return file;
+}
+
+/** Every option path whose name says it is a duration (`…_seconds`, `…_ms`), found by walking the schema. */
+function durationPaths(schema: z.ZodType, prefix: readonly string[] = []): string[][] {
+  let inner = schema;
+  for (;;) {
+    const def = inner._zod.def as { innerType?: z.ZodType };
+    if (def.innerType === undefined) break;
+    inner = def.innerType;
+  }
+  if (!(inner instanceof z.ZodObject)) return [];
+  return Object.entries(inner.shape as Record<string, z.ZodType>).flatMap(([key, child]) =>
+    /_(seconds|ms)$/.test(key) ? [[...prefix, key]] : durationPaths(child, [...prefix, key]),
+  );
 }
 
 function issuesOf(fn: () => unknown): { path: string; message: string }[] {
@@ -242,6 +264,88 @@ describe("loadConfig", () => {
       }),
     );
     expect(issues.map((i) => i.path)).toEqual(["auth.api_keys.1.name", "server.occupancy_listener.port"]);
+  });
+});
+
+describe("loadConfig limits", () => {
+  const durations = durationPaths(configSchema);
+
+  it("finds the duration options to check", () => {
+    expect(durations.map((path) => path.join("."))).toEqual(
+      expect.arrayContaining([
+        "server.heartbeat_interval_seconds",
+        "server.queue.stuck_timeout_seconds",
+        "homeassistant.auth_retry_seconds",
+        "homeassistant.registry_debounce_ms",
+        "mqtt.stale_after_seconds",
+        "acks.timeout_seconds",
+      ]),
+    );
+  });
+
+  it("refuses every duration longer than Node's timers can hold (2^31-1 ms), all in one report", () => {
+    const dir = tempDir();
+    const overrides: Record<string, unknown> = { data_dir: dir };
+    for (const path of durations) {
+      const inMs = path.at(-1)?.endsWith("_ms") === true;
+      setPath(overrides, path, inMs ? MAX_TIMER_MS + 1 : MAX_TIMER_SECONDS + 1);
+    }
+    const issues = issuesOf(() => loadConfig({ env: {}, overrides }));
+    expect(issues).toEqual(
+      durations.map((path) => ({
+        path: path.join("."),
+        message: expect.stringMatching(
+          path.at(-1)?.endsWith("_ms") === true
+            ? /^must be at most 2147483647 ms \(about 24\.8 days\)/
+            : /^must be at most 2147483 seconds \(about 24\.8 days\)/,
+        ),
+      })),
+    );
+  });
+
+  it("accepts every duration at the longest a timer can hold", () => {
+    const dir = tempDir();
+    const overrides: Record<string, unknown> = { data_dir: dir };
+    for (const path of durations) {
+      setPath(overrides, path, path.at(-1)?.endsWith("_ms") === true ? MAX_TIMER_MS : MAX_TIMER_SECONDS);
+    }
+    const { config } = loadConfig({ env: {}, overrides });
+    expect(config.server.heartbeat_interval_seconds).toBe(2_147_483);
+    expect(config.homeassistant.registry_debounce_ms).toBe(2_147_483_647);
+  });
+
+  it("refuses an mqtt.url the MQTT client cannot parse, beside the other problems and without repeating it", () => {
+    const dir = tempDir();
+    const issues = issuesOf(() =>
+      loadConfig({
+        env: { PMA_MQTT_URL: "mqtt://bridge:50%off@127.0.0.1:1883" },
+        overrides: { data_dir: dir, server: { port: 70000 } },
+      }),
+    );
+    expect(issues).toEqual([
+      expect.objectContaining({ path: "server.port" }),
+      {
+        path: "mqtt.url",
+        message: "is not a URL the MQTT client can use: malformed percent-encoding; write a literal % as %25",
+      },
+    ]);
+    expect(new ConfigError(issues).message).not.toContain("50%off");
+  });
+
+  it.each(["mqtt://127.0.0.1\u0000x:1883", "mqtt://[fe80::1%25eth0]:1883"])(
+    "refuses the mqtt.url %j",
+    (url) => {
+      const issues = issuesOf(() =>
+        loadConfig({ env: {}, overrides: { data_dir: tempDir(), mqtt: { url } } }),
+      );
+      expect(issues.map((issue) => issue.path)).toEqual(["mqtt.url"]);
+    },
+  );
+
+  it("accepts credentials in mqtt.url when a literal % is written %25", () => {
+    const url = "mqtt://bridge:50%25off@127.0.0.1:1883";
+    const { config } = loadConfig({ env: {}, overrides: { data_dir: tempDir(), mqtt: { url } } });
+    expect(config.mqtt.url).toBe(url);
   });
 });
 

@@ -31,7 +31,8 @@ export type MqttErrorCode =
   | "MQTT_SERVICE_FORBIDDEN"
   | "MQTT_SERVICE_UNREACHABLE"
   | "MQTT_SERVICE_INVALID"
-  | "MQTT_TLS_FILE_UNREADABLE";
+  | "MQTT_TLS_FILE_UNREADABLE"
+  | "MQTT_URL_UNUSABLE";
 
 export class MqttError extends BridgeError {
   declare readonly code: MqttErrorCode;

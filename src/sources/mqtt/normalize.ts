@@ -18,6 +18,7 @@ import type { ResolvedRoom } from "./rooms.js";
 
 export type RejectReason =
   | "payload_too_large"
+  | "payload_too_deep"
   | "invalid_json"
   | "invalid_payload"
   | "invalid_timestamp"
@@ -35,16 +36,58 @@ type JsonObject = { readonly [key: string]: JsonValue };
 const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
 const fail = <T>(reason: RejectReason, detail: string): Parsed<T> => ({ ok: false, reason, detail });
 
-/** Decodes a payload as JSON, refusing oversized ones before parsing them. */
+/**
+ * The deepest nesting of arrays and objects a payload may have. Nothing the predictor or Home Assistant sends
+ * comes near it, while a few thousand levels (12 KB of `[`) make `JSON.stringify` overflow the stack when the
+ * value is later sent to clients.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/** Decodes a payload as JSON, refusing oversized and too deeply nested ones before parsing them. */
 export function decodeJson(payload: Uint8Array, maxBytes: number): Parsed<JsonValue> {
   if (payload.byteLength > maxBytes) {
     return fail("payload_too_large", `${payload.byteLength} bytes exceeds the ${maxBytes}-byte limit`);
+  }
+  if (nestingExceeds(payload, MAX_JSON_DEPTH)) {
+    return fail("payload_too_deep", `nested deeper than ${MAX_JSON_DEPTH} levels`);
   }
   try {
     return ok(JSON.parse(Buffer.from(payload).toString("utf8")) as JsonValue);
   } catch (error) {
     return fail("invalid_json", error instanceof Error ? error.message : "not JSON");
   }
+}
+
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/**
+ * Whether the JSON text opens more than `limit` arrays or objects inside each other. One pass over the bytes,
+ * skipping strings, with a counter instead of recursion (so no payload can overflow the stack here either).
+ * UTF-8 never uses bytes below 0x80 inside a multi-byte character, so reading bytes is exact.
+ */
+function nestingExceeds(payload: Uint8Array, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < payload.length; i++) {
+    const byte = payload[i];
+    if (inString) {
+      if (byte === BACKSLASH) i++;
+      else if (byte === QUOTE) inString = false;
+    } else if (byte === QUOTE) {
+      inString = true;
+    } else if (byte === OPEN_BRACKET || byte === OPEN_BRACE) {
+      depth++;
+      if (depth > limit) return true;
+    } else if (byte === CLOSE_BRACKET || byte === CLOSE_BRACE) {
+      depth--;
+    }
+  }
+  return false;
 }
 
 /** Timestamps outside these years are treated as garbage rather than as predictions. */
@@ -84,14 +127,14 @@ function offsetMinutes(zone: string): number {
   return sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4) || "0"));
 }
 
-const TRANSITIONS: Readonly<
-  Record<string, { readonly target: TargetState; readonly from: TargetState | null }>
-> = {
-  vacant_to_occupied: { target: "occupied", from: "vacant" },
-  occupied_to_vacant: { target: "vacant", from: "occupied" },
-  occupied: { target: "occupied", from: null },
-  vacant: { target: "vacant", from: null },
-};
+// Maps rather than object literals: keys come off the wire, and `constructor` must not find Object's.
+const TRANSITIONS: ReadonlyMap<string, { readonly target: TargetState; readonly from: TargetState | null }> =
+  new Map([
+    ["vacant_to_occupied", { target: "occupied", from: "vacant" }],
+    ["occupied_to_vacant", { target: "vacant", from: "occupied" }],
+    ["occupied", { target: "occupied", from: null }],
+    ["vacant", { target: "vacant", from: null }],
+  ]);
 
 /** Fields of the predictor's payload that `PredictionData` carries under its own names. */
 const PREDICTION_FIELDS = new Set([
@@ -135,7 +178,7 @@ export function parsePrediction(payload: JsonValue, context: PredictionContext):
     );
   }
   const rawTransition = payload.transition_type;
-  const transition = typeof rawTransition === "string" ? TRANSITIONS[rawTransition] : undefined;
+  const transition = typeof rawTransition === "string" ? TRANSITIONS.get(rawTransition) : undefined;
   if (typeof rawTransition !== "string" || transition === undefined) {
     return fail("invalid_payload", `transition_type ${describe(rawTransition)} is not a known transition`);
   }
@@ -154,10 +197,9 @@ export function parsePrediction(payload: JsonValue, context: PredictionContext):
   const currentState = payload.current_state;
   const metadataIn = isObject(payload.prediction_metadata) ? payload.prediction_metadata : {};
   const reliability = payload.prediction_reliability ?? metadataIn.certainty_level;
-  const extras: Record<string, JsonValue> = {};
-  for (const [key, value] of Object.entries(payload)) {
-    if (!PREDICTION_FIELDS.has(key)) extras[key] = normalizeTimestampField(key, value);
-  }
+  const extras = mapEntries(payload, (key, value) =>
+    PREDICTION_FIELDS.has(key) ? undefined : normalizeTimestampField(key, value),
+  );
   const roomName =
     context.room.name ?? (typeof payload.room_name === "string" ? payload.room_name : undefined);
   return ok({
@@ -195,12 +237,12 @@ function parseAlternatives(value: JsonValue | undefined): PredictionAlternative[
 }
 
 /** The predictor's own words for its health, and what the bridge calls them. */
-const PREDICTOR_HEALTH: Readonly<Record<string, SystemHealth>> = {
-  online: "healthy",
-  healthy: "healthy",
-  degraded: "degraded",
-  offline: "offline",
-};
+const PREDICTOR_HEALTH: ReadonlyMap<string, SystemHealth> = new Map([
+  ["online", "healthy"],
+  ["healthy", "healthy"],
+  ["degraded", "degraded"],
+  ["offline", "offline"],
+]);
 
 export interface PredictorStatus {
   readonly status: SystemHealth;
@@ -211,12 +253,10 @@ export interface PredictorStatus {
 export function parseSystemStatus(payload: JsonValue): Parsed<PredictorStatus> {
   if (!isObject(payload)) return fail("invalid_payload", "system status is not a JSON object");
   const raw = payload.system_status ?? payload.status;
-  const status = typeof raw === "string" ? PREDICTOR_HEALTH[raw] : undefined;
+  const status = typeof raw === "string" ? PREDICTOR_HEALTH.get(raw) : undefined;
   if (status === undefined)
     return fail("invalid_payload", `system_status ${describe(raw)} is not online, degraded or offline`);
-  const normalized: Record<string, JsonValue> = {};
-  for (const [key, value] of Object.entries(payload)) normalized[key] = normalizeTimestampField(key, value);
-  return ok({ status, payload: normalized });
+  return ok({ status, payload: mapEntries(payload, normalizeTimestampField) });
 }
 
 export interface DeviceAvailability {
@@ -365,9 +405,23 @@ function contentId(kind: string, parts: readonly string[]): string {
 }
 
 function omit(object: JsonObject, keys: readonly string[]): Record<string, JsonValue> {
-  const out: Record<string, JsonValue> = {};
-  for (const [key, value] of Object.entries(object)) if (!keys.includes(key)) out[key] = value;
-  return out;
+  return mapEntries(object, (key, value) => (keys.includes(key) ? undefined : value));
+}
+
+/**
+ * A copy with each value mapped, dropping those mapped to undefined. Built with `Object.fromEntries`, which
+ * defines properties: assigning `out[key]` would turn a wire key `__proto__` into the copy's prototype.
+ */
+function mapEntries(
+  object: JsonObject,
+  map: (key: string, value: JsonValue) => JsonValue | undefined,
+): Record<string, JsonValue> {
+  const entries: [string, JsonValue][] = [];
+  for (const [key, value] of Object.entries(object)) {
+    const mapped = map(key, value);
+    if (mapped !== undefined) entries.push([key, mapped]);
+  }
+  return Object.fromEntries(entries);
 }
 
 export function isObject(value: JsonValue | undefined): value is JsonObject {

@@ -21,15 +21,20 @@ const ROOM_ID = /^[\p{L}\p{N}_-]{1,64}$/u;
  * the id is taken as it is, so a bridge without Home Assistant still serves predictions.
  */
 export class RoomResolver {
+  /** A Map, not the config object: room ids come off the wire, and `constructor` must not find Object's. */
+  private readonly roomMap: ReadonlyMap<string, string>;
+
   constructor(
-    private readonly roomMap: Readonly<Record<string, string>>,
+    roomMap: Readonly<Record<string, string>>,
     private readonly home: HomeDirectory | undefined,
-  ) {}
+  ) {
+    this.roomMap = new Map(Object.entries(roomMap));
+  }
 
   resolve(predictorRoomId: string): RoomResolution {
     if (!ROOM_ID.test(predictorRoomId)) return { ok: false, reason: "invalid_room" };
     if (RESERVED_SEGMENTS.has(predictorRoomId)) return { ok: false, reason: "reserved_room" };
-    const mapped = this.roomMap[predictorRoomId];
+    const mapped = this.roomMap.get(predictorRoomId);
     const rooms = this.home?.rooms() ?? [];
     if (mapped !== undefined)
       return { ok: true, room: { roomId: mapped, name: this.home?.room(mapped)?.name } };

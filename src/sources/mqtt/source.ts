@@ -52,6 +52,7 @@ import {
   type TopicLayout,
   type TopicMatch,
 } from "./topics.js";
+import { brokerUrlProblem, redactUrl } from "./url.js";
 
 export const HEALTH_COMPONENT = "mqtt";
 const DEFAULT_SUPERVISOR_URL = "http://supervisor";
@@ -249,7 +250,9 @@ export class MqttSource implements Service {
     this.setConnection("reconnecting", "connecting to the MQTT broker");
     this.stalenessTimer = setInterval(() => this.checkStaleness(), this.timing.stalenessCheckMs);
     this.stalenessTimer.unref();
-    this.runLoop = this.run();
+    // run() handles its own failures; this catch is the last line, so that nothing ends up as an unhandled
+    // rejection and stop() always resolves.
+    this.runLoop = this.run().catch((error: unknown) => this.fail(error));
   }
 
   async stop(): Promise<void> {
@@ -313,6 +316,14 @@ export class MqttSource implements Service {
       if (endpoint === undefined) return;
       const outcome = await this.session(endpoint);
       if (outcome === "stopped") return;
+      if (outcome === "unusable") {
+        // Asked again after the wait: the Supervisor's answer may have been corrected by then.
+        this.attempt += 1;
+        const delay = this.backoff(this.attempt);
+        this.setConnection("reconnecting", `reconnecting to the MQTT broker in ${delay} ms`);
+        await this.sleep(delay);
+        continue;
+      }
       refusals += 1;
       const delay = this.backoff(refusals);
       this.log.warn(
@@ -345,7 +356,7 @@ export class MqttSource implements Service {
           token,
           this.abort.signal,
         );
-        this.log.info({ url: endpoint.url }, "using the MQTT broker from the Supervisor");
+        this.log.info({ url: redactUrl(endpoint.url) }, "using the MQTT broker from the Supervisor");
         return endpoint;
       } catch (error) {
         if (this.stopped) return undefined;
@@ -369,8 +380,11 @@ export class MqttSource implements Service {
     this.publishAdapter("error", [message]);
   }
 
-  /** One broker connection, kept alive until stop, or until the broker refuses Supervisor credentials. */
-  private session(endpoint: BrokerEndpoint): Promise<"stopped" | "refused"> {
+  /**
+   * One broker connection, kept alive until stop, or until the broker refuses Supervisor credentials. Ends at
+   * once as `unusable` when mqtt.js cannot even parse the URL.
+   */
+  private session(endpoint: BrokerEndpoint): Promise<"stopped" | "refused" | "unusable"> {
     const { config } = this.options;
     const clientOptions: IClientOptions = {
       clientId: config.client_id,
@@ -392,8 +406,27 @@ export class MqttSource implements Service {
             ...(endpoint.tls.key === undefined ? {} : { key: endpoint.tls.key }),
           }),
     };
-    this.log.info({ url: endpoint.url, client_id: config.client_id }, "connecting to the MQTT broker");
-    const client = mqtt.connect(endpoint.url, clientOptions);
+    const url = redactUrl(endpoint.url);
+    this.log.info({ url, client_id: config.client_id }, "connecting to the MQTT broker");
+    let client: MqttClient;
+    try {
+      // mqtt.connect throws synchronously on what Node's legacy url.parse refuses. Checked first so that a URL
+      // WHATWG refuses never reaches that parser, which prints such a URL to stderr, password and all (DEP0170).
+      const problem = brokerUrlProblem(endpoint.url);
+      if (problem !== undefined) throw new Error(problem);
+      client = mqtt.connect(endpoint.url, clientOptions);
+    } catch (error) {
+      // Not logged as `err`: Node's URL errors carry the whole URL, password included, in `input`.
+      const detail = errorMessage(error).replaceAll(endpoint.url, url);
+      const failure = new MqttError(
+        "MQTT_URL_UNUSABLE",
+        `the MQTT broker URL ${url} cannot be used (${detail})`,
+      );
+      this.log.error({ code: failure.code, url }, failure.message);
+      this.options.health.set(HEALTH_COMPONENT, false, failure.message);
+      this.client = undefined;
+      return Promise.resolve("unusable");
+    }
     this.client = client;
     let subscribed = false;
     let refused = false;
@@ -460,7 +493,7 @@ export class MqttSource implements Service {
         if (typeof code === "number" && AUTH_REFUSED_CODES.has(code)) {
           refused = true;
           this.log.error(
-            { url: endpoint.url, username: endpoint.username },
+            { url, username: endpoint.username },
             `the MQTT broker refused the connection: ${error.message}`,
           );
           this.options.health.set(

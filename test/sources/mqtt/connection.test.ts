@@ -3,9 +3,10 @@ import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Writable } from "node:stream";
 import { afterEach, describe, expect, it } from "vitest";
+import { type Config, configSchema } from "../../../src/config/schema.js";
 import { EventKind, type NewBridgeEvent } from "../../../src/core/events.js";
 import type { HaStateObject, StateFeed } from "../../../src/core/home.js";
-import { createLogger } from "../../../src/core/logger.js";
+import { createLogger, type Logger } from "../../../src/core/logger.js";
 import { canMakeCertificates, startBroker, type TestBroker } from "../../helpers/mosquitto.js";
 import {
   connectPeer,
@@ -30,6 +31,30 @@ async function broker(options?: Parameters<typeof startBroker>[0]): Promise<Test
 function track(entry: SourceUnderTest): SourceUnderTest {
   cleanups.push(() => entry.source.stop());
   return entry;
+}
+
+/** A JSON logger whose lines the test can read. */
+function capturedLog(): { log: Logger; lines: string[] } {
+  const lines: string[] = [];
+  const log = createLogger({
+    level: "info",
+    format: "json",
+    destination: new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(chunk.toString());
+        done();
+      },
+    }),
+  });
+  return { log, lines };
+}
+
+/**
+ * The MQTT options with a URL the config schema refuses: the source must cope with one all the same (the
+ * Supervisor's answer, for one, never goes through the schema).
+ */
+function withUnusableUrl(url: string): Config["mqtt"] {
+  return { ...configSchema.parse({ mqtt: uniqueMqttConfig("mqtt://127.0.0.1:1883") }).mqtt, url };
 }
 
 type SupervisorAnswer = { status: number; body: unknown };
@@ -182,17 +207,7 @@ describe("MqttSource connection", () => {
 
   it("keeps retrying, unready and without crashing, while a configured broker refuses its credentials", async () => {
     const mqttBroker = await broker({ auth: { username: "u", password: "right" } });
-    const lines: string[] = [];
-    const log = createLogger({
-      level: "info",
-      format: "json",
-      destination: new Writable({
-        write(chunk: Buffer, _encoding, done) {
-          lines.push(chunk.toString());
-          done();
-        },
-      }),
-    });
+    const { log, lines } = capturedLog();
     const entry = track(
       makeSource(uniqueMqttConfig(mqttBroker.url, { username: "u", password: "wrong" }), { log }),
     );
@@ -208,6 +223,70 @@ describe("MqttSource connection", () => {
     expect(lines.join("")).not.toContain('"wrong"');
     expect(entry.source.connected()).toBe(false);
     expect(entry.sink.of(EventKind.ConnectionStatus).at(-1)?.data.status).toBe("reconnecting");
+  });
+
+  it("logs the broker URL without the credentials in it", async () => {
+    const mqttBroker = await broker({ auth: { username: "bridge", password: "url-secret-42" } });
+    const { log, lines } = capturedLog();
+    const url = `mqtt://bridge:url-secret-42@127.0.0.1:${mqttBroker.port}`;
+    const entry = track(makeSource(uniqueMqttConfig(url), { log }));
+    await entry.source.start();
+    await waitFor(() => entry.source.connected(), "a connection with the URL's credentials");
+    const connecting = lines.find((line) => line.includes("connecting to the MQTT broker"));
+    expect(JSON.parse(connecting ?? "{}")).toMatchObject({ url: `mqtt://***@127.0.0.1:${mqttBroker.port}` });
+    expect(lines.join("")).not.toContain("url-secret-42");
+  });
+
+  it.each([
+    ["a bad percent-escape in the password", "mqtt://bridge:50%off@127.0.0.1:1883", "50%off"],
+    ["an IPv6 zone id", "mqtts://bridge:zone-secret@[fe80::1%25eth0]:8883", "zone-secret"],
+  ])(
+    "reports a broker URL with %s as unusable, retries with backoff and still stops",
+    async (_what, url, secret) => {
+      const { log, lines } = capturedLog();
+      const entry = track(makeSource(undefined, { log, config: withUnusableUrl(url) }));
+      await entry.source.start();
+      await waitFor(
+        () => lines.filter((line) => line.includes("cannot be used")).length >= 3,
+        "repeated attempts",
+      );
+      expect(entry.health.get("mqtt")).toMatchObject({
+        ready: false,
+        reason: expect.stringMatching(/^the MQTT broker URL mqtts?:\/\/\*\*\*@.* cannot be used \(.+\)$/),
+      });
+      expect(entry.sink.of(EventKind.ConnectionStatus).at(-1)?.data.status).toBe("reconnecting");
+      expect(lines.join("") + JSON.stringify(entry.health.report())).not.toContain(secret);
+      await entry.source.stop();
+      expect(entry.health.get("mqtt")).toBeUndefined();
+    },
+  );
+
+  it("asks the Supervisor again when the broker host it gave cannot be used, and connects once it is fixed", async () => {
+    const mqttBroker = await broker();
+    let calls = 0;
+    const supervisor = await fakeSupervisor(() => {
+      const answer = serviceData(mqttBroker.port, "secret");
+      const data = (answer.body as { data: Record<string, unknown> }).data;
+      // A host with a NUL in it: WHATWG URL and Node's legacy url.parse (inside mqtt.js) both refuse it.
+      return ++calls === 1
+        ? { ...answer, body: { result: "ok", data: { ...data, host: "127.0.0.1\u0000x" } } }
+        : answer;
+    });
+    const entry = track(
+      makeSource(uniqueMqttConfig(mqttBroker.url, { url: undefined }), {
+        addon: true,
+        supervisorToken: "t",
+        supervisorUrl: supervisor.url,
+      }),
+    );
+    const reasons: string[] = [];
+    entry.health.onChange((_name, health) => reasons.push(health.reason ?? "ready"));
+    await entry.source.start();
+    await waitFor(() => entry.health.get("mqtt")?.ready === true, "a connection to the corrected broker");
+    expect(supervisor.requests).toHaveLength(2);
+    expect(reasons).toContain(
+      `the MQTT broker URL mqtt://127.0.0.1\\u0000x:${mqttBroker.port} cannot be used (invalid URL)`,
+    );
   });
 
   it("is ready only once its subscriptions stand, and says so when the broker refuses them", async () => {
@@ -334,5 +413,47 @@ describe("MqttSource connection", () => {
         event_data: { domain: "light", service: "turn_on" },
       },
     });
+  });
+
+  it("refuses an eventstream state change nested thousands of levels deep before it reaches the home model", async () => {
+    const mqttBroker = await broker();
+    const applied: string[] = [];
+    const feed: StateFeed = {
+      applyStateChange(entityId) {
+        applied.push(entityId);
+        return [];
+      },
+    };
+    const config = uniqueMqttConfig(mqttBroker.url, {
+      eventstream_topic: `es_${Date.now()}/homeassistant/events`,
+    });
+    const entry = track(makeSource(config, { stateFeed: feed }));
+    await entry.source.start();
+    await waitFor(() => entry.health.get("mqtt")?.ready === true, "connection");
+    const peer = await connectPeer(mqttBroker.url);
+    cleanups.push(() => peer.endAsync(true));
+    // 12 KB, far below max_payload_bytes; JSON.stringify of it overflows the stack when sent to clients.
+    const deep = `${"[".repeat(6000)}${"]".repeat(6000)}`;
+    const payload = `{"event_type":"state_changed","event_data":{"entity_id":"sensor.deep","new_state":{"state":"on","attributes":{"deep":${deep}}}}}`;
+    const topic = config?.eventstream_topic ?? "";
+    await waitFor(() => {
+      peer.publish(topic, payload, { qos: 1 });
+      return entry.stats.rejectedByReason.get("payload_too_deep");
+    }, "the refusal of the deep payload");
+    expect(applied).toEqual([]);
+
+    // The next sane message still goes through.
+    await waitFor(() => {
+      peer.publish(
+        topic,
+        JSON.stringify({
+          event_type: "state_changed",
+          event_data: { entity_id: "sensor.flat", new_state: { state: "on", attributes: {} } },
+        }),
+        { qos: 1 },
+      );
+      return applied.length > 0;
+    }, "the next state change");
+    expect(applied[0]).toBe("sensor.flat");
   });
 });

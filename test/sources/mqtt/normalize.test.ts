@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { JsonValue } from "../../../src/core/events.js";
 import {
   decodeJson,
+  MAX_JSON_DEPTH,
   normalizeTimestamp,
   parseAlert,
   parseAvailability,
@@ -56,6 +57,24 @@ describe("normalizeTimestamp", () => {
 });
 
 describe("parsePrediction", () => {
+  it.each(["constructor", "valueOf", "__proto__"])(
+    "rejects the transition_type %s, which only an inherited property would know",
+    (transition) => {
+      const payload = { ...(fixture("prediction-bedroom.json") as object), transition_type: transition };
+      expect(parsePrediction(payload, bedroom)).toMatchObject({ ok: false, reason: "invalid_payload" });
+    },
+  );
+
+  it("keeps a field named __proto__ as data", () => {
+    const payload = JSON.parse(
+      `{"predicted_time":"2026-03-04T22:47:12Z","transition_type":"occupied","confidence_score":0.5,"__proto__":{"x":1}}`,
+    ) as JsonValue;
+    const result = parsePrediction(payload, bedroom);
+    if (!result.ok) throw new Error(result.detail);
+    expect(Object.hasOwn(result.value.prediction_metadata, "__proto__")).toBe(true);
+    expect(Object.getPrototypeOf(result.value.prediction_metadata)).toBe(Object.prototype);
+  });
+
   it("turns the predictor's payload into prediction data field by field", () => {
     const result = parsePrediction(fixture("prediction-bedroom.json"), bedroom);
     expect(result).toEqual({
@@ -218,6 +237,16 @@ describe("parseSystemStatus", () => {
     expect(parseSystemStatus({ system_status: "fine" }).ok).toBe(false);
     expect(parseSystemStatus("online").ok).toBe(false);
   });
+
+  it.each(["toString", "constructor", "__proto__"])(
+    "rejects the status word %s, which only an inherited property would know",
+    (word) => {
+      expect(parseSystemStatus({ system_status: word })).toMatchObject({
+        ok: false,
+        reason: "invalid_payload",
+      });
+    },
+  );
 });
 
 describe("parseAvailability", () => {
@@ -344,5 +373,31 @@ describe("decodeJson", () => {
   it("reports non-JSON", () => {
     expect(decodeJson(Buffer.from("not json"), 1024).ok).toBe(false);
     expect(decodeJson(Buffer.from('{"a":1}'), 1024)).toEqual({ ok: true, value: { a: 1 } });
+  });
+
+  it(`accepts ${MAX_JSON_DEPTH} levels of nesting and refuses one more as payload_too_deep`, () => {
+    const nested = (depth: number, open: string, close: string): Buffer =>
+      Buffer.from(`${open.repeat(depth)}${close.repeat(depth)}`);
+    expect(decodeJson(nested(MAX_JSON_DEPTH, "[", "]"), 1024).ok).toBe(true);
+    const objects = Buffer.from(`${'{"a":'.repeat(MAX_JSON_DEPTH)}1${"}".repeat(MAX_JSON_DEPTH)}`);
+    expect(decodeJson(objects, 4096).ok).toBe(true);
+    const deeper = decodeJson(nested(MAX_JSON_DEPTH + 1, "[", "]"), 1024);
+    expect(deeper).toEqual({
+      ok: false,
+      reason: "payload_too_deep",
+      detail: `nested deeper than ${MAX_JSON_DEPTH} levels`,
+    });
+  });
+
+  it("counts only brackets outside strings, escaped quotes included", () => {
+    const brackets = "[{".repeat(200);
+    const text = JSON.stringify({ note: brackets, quoted: `\\"${brackets}`, list: [[["ok"]]] });
+    expect(decodeJson(Buffer.from(text), 10_000)).toEqual({ ok: true, value: JSON.parse(text) });
+  });
+
+  it("refuses a payload nested so deep that serialising it would overflow the stack, without overflowing itself", () => {
+    // 200,000 levels in 400 KB: JSON.stringify of such a value throws RangeError.
+    const result = decodeJson(Buffer.from(`${"[".repeat(200_000)}${"]".repeat(200_000)}`), 1024 * 1024);
+    expect(!result.ok && result.reason).toBe("payload_too_deep");
   });
 });

@@ -42,6 +42,27 @@ describe("RoomResolver", () => {
   });
 });
 
+describe("RoomResolver with ids that name Object.prototype members", () => {
+  it.each(["constructor", "valueOf", "toString", "hasOwnProperty", "__proto__"])(
+    "maps %s through room_map only when room_map has it",
+    (id) => {
+      const home = homeWithRooms([room("living_room", "Living room")]);
+      expect(new RoomResolver({ living_kitchen: "living_room" }, home).resolve(id)).toEqual({
+        ok: false,
+        reason: "unknown_room",
+      });
+      expect(new RoomResolver({}, undefined).resolve(id)).toEqual({
+        ok: true,
+        room: { roomId: id, name: undefined },
+      });
+      expect(new RoomResolver({ [id]: "living_room" }, home).resolve(id)).toEqual({
+        ok: true,
+        room: { roomId: "living_room", name: "Living room" },
+      });
+    },
+  );
+});
+
 describe("slugify", () => {
   it("follows Home Assistant's slug rule", () => {
     expect(slugify("Küche & Essen")).toBe("kuche_essen");

@@ -338,6 +338,29 @@ describe("MqttSource ingestion", () => {
     ]);
   });
 
+  it("takes room ids named like Object.prototype members as plain ids, not as inherited room_map entries", async () => {
+    const entry = await started(uniqueMqttConfig(broker.url), { roomMap: { bedroom: "master_bedroom" } });
+    await subscribed(entry);
+    await deliver(
+      entry,
+      `${entry.config.mqtt.topic_prefix}/constructor/prediction`,
+      fixture("prediction-bedroom.json"),
+    );
+    await deliver(
+      entry,
+      `${entry.config.mqtt.alerts_topic_prefix}/warning`,
+      JSON.stringify({ alert_id: "proto", message: "odd room", room_id: "valueOf" }),
+    );
+    const [prediction] = entry.sink.of(EventKind.PredictionUpdate);
+    const [alert] = entry.sink.of(EventKind.Alert);
+    expect(prediction?.room_id).toBe("constructor");
+    expect(prediction?.data.room_id).toBe("constructor");
+    expect(alert?.room_id).toBe("valueOf");
+    expect(alert?.data.room_id).toBe("valueOf");
+    // What clients receive must round-trip as JSON.
+    expect(JSON.parse(JSON.stringify([prediction, alert]))).toEqual([prediction, alert]);
+  });
+
   it("publishes a repeated delivery of the same alert once, and its resolution as a new event", async () => {
     const entry = await started(uniqueMqttConfig(broker.url));
     await subscribed(entry);

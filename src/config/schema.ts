@@ -80,6 +80,11 @@ const serverSchema = z
     heartbeat_interval_seconds: seconds(1).default(30),
     /** Occupancy-dialect clients silent for longer are closed. */
     connection_timeout_seconds: seconds(1).default(300),
+    /**
+     * Connections not authenticated this long after opening are closed (1008), so sockets that never log in
+     * cannot hold connection slots. Anonymous PMA clients, when allowed, count as authenticated.
+     */
+    auth_timeout_seconds: seconds(1).default(30),
     /** Interval of the shared protocol-level ping sweep that finds dead peers. */
     ping_interval_seconds: seconds(1).default(30),
     rate_limit: z
@@ -132,6 +137,7 @@ const homeAssistantSchema = z
     /** A long-lived access token (Profile → Security in Home Assistant). */
     token: z.string().min(1).optional(),
     heartbeat_interval_seconds: seconds(1).default(30),
+    /** A ping unanswered this long counts the connection as lost; also the state snapshot's deadline. */
     pong_timeout_seconds: seconds(1).default(10),
     auth_timeout_seconds: seconds(1).default(10),
     /** Largest frame accepted from Home Assistant, in MiB (big homes send big snapshots). */

@@ -234,7 +234,12 @@ export class BridgeServer implements Service {
     every(s.ping_interval_seconds * 1000, () => this.pingSweep());
     every(s.heartbeat_interval_seconds * 1000, () => this.heartbeats());
     every(
-      Math.min(1000, (s.queue.stuck_timeout_seconds * 1000) / 4, (s.connection_timeout_seconds * 1000) / 4),
+      Math.min(
+        1000,
+        (s.queue.stuck_timeout_seconds * 1000) / 4,
+        (s.connection_timeout_seconds * 1000) / 4,
+        (s.auth_timeout_seconds * 1000) / 4,
+      ),
       () => this.housekeeping(),
     );
     this.started = true;
@@ -396,6 +401,14 @@ export class BridgeServer implements Service {
       if (connection.queue.stuckFor() > s.queue.stuck_timeout_seconds * 1000) {
         this.metrics.add("slow_consumer_closes");
         connection.close(CloseCode.SlowConsumer, "slow consumer: reconnect and resume with last_seq");
+        continue;
+      }
+      if (connection.principal === null && now - connection.connectedAt > s.auth_timeout_seconds * 1000) {
+        this.metrics.add("auth_timeouts");
+        connection.close(
+          CloseCode.PolicyViolation,
+          `authentication timeout: authenticate within ${s.auth_timeout_seconds} s of connecting`,
+        );
         continue;
       }
       if (

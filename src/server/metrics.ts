@@ -13,7 +13,8 @@ export type CounterName =
   | "errors_sent"
   | "rejected_connections"
   | "dead_peers_terminated"
-  | "inactivity_closes";
+  | "inactivity_closes"
+  | "auth_timeouts";
 
 const COUNTER_HELP: Record<CounterName, string> = {
   messages_in: "WebSocket messages received from clients",
@@ -29,6 +30,7 @@ const COUNTER_HELP: Record<CounterName, string> = {
   rejected_connections: "Connections refused (limits, unknown paths)",
   dead_peers_terminated: "Connections terminated by the ping sweep",
   inactivity_closes: "Occupancy connections closed after the inactivity timeout",
+  auth_timeouts: "Connections closed for not authenticating within the deadline",
 };
 
 /** The server's counters, read by the JSON metrics endpoint and by Prometheus (one private registry). */

@@ -1,5 +1,6 @@
 import { connect, type Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
+import type { Config } from "../../src/config/schema.js";
 import { TestClient } from "../helpers/ws-client.js";
 import { stateChanged } from "../helpers/ws-events.js";
 import { ADMIN_KEY, startTestServer, type TestServer } from "../helpers/ws-server.js";
@@ -124,6 +125,38 @@ describe("BridgeServer limits", () => {
     await waitFor(() => t?.server.clients().length === 0);
     const again = await t.connect("/ws");
     await again.nextOfType("welcome");
+  });
+
+  describe("authentication deadline", () => {
+    const quickAuth = (anonymous: boolean) => ({
+      config: { auth: { allow_anonymous: anonymous } },
+      tune: (c: Config) => ({ ...c, server: { ...c.server, auth_timeout_seconds: 0.3 } }),
+    });
+
+    it("closes connections of both dialects that do not authenticate in time with 1008; heartbeats do not help", async () => {
+      t = await startTestServer(quickAuth(false));
+      const authed = await t.connect(`/ws?token=${ADMIN_KEY}`);
+      await authed.nextOfType("authentication_success");
+      const pma = await t.connect("/ws");
+      const occupancy = await t.connect("/ws/alerts");
+      const beat = setInterval(() => occupancy.send({ type: "heartbeat", data: {} }), 50);
+      await Promise.all([pma.closed, occupancy.closed]);
+      clearInterval(beat);
+      for (const client of [pma, occupancy]) {
+        expect(client.closeCode).toBe(1008);
+        expect(client.closeReason).toContain("authentication timeout");
+      }
+      expect(authed.closeCode).toBeNull();
+      expect(t.server.metrics.snapshot().auth_timeouts).toBe(2);
+    });
+
+    it("leaves anonymous PMA clients alone when anonymous access is allowed", async () => {
+      t = await startTestServer(quickAuth(true));
+      const anonymous = await t.connect("/ws");
+      await anonymous.nextOfType("welcome");
+      await new Promise((resolve) => setTimeout(resolve, 800));
+      expect(anonymous.closeCode).toBeNull();
+    });
   });
 
   describe("dead peers", () => {

@@ -131,7 +131,7 @@ export class PmaSubscriptions {
 
   /**
    * Adds event types under `filters`, into the selector with the same filters when there is one (a client
-   * repeating a subscription does not pile up selectors); returns the canonical names asked for, or
+   * repeating a subscription does not pile up selectors); returns the canonical names it added, or
    * undefined, changing nothing, when the connection would hold more than `MAX_SUBSCRIPTIONS` items.
    */
   addEventTypes(types: readonly string[], filters: EventFilters | null): string[] | undefined {
@@ -143,7 +143,7 @@ export class PmaSubscriptions {
     if (same === undefined) selectors.push({ types: added, filters });
     else same.types.push(...added);
     this.eventSelectors = selectors;
-    return canonical;
+    return added;
   }
 
   /** Removes the types from every selector; returns those that were subscribed. */

@@ -315,7 +315,8 @@ export class PmaSession extends Connection {
       case "subscribe_room":
         if (!this.roomsGranted(command.type, [command.roomId])) return;
         // Reported even when already subscribed (as before: a legacy room is one item, not a list).
-        items = this.subs.addIds("legacyRooms", [command.roomId]) && [command.roomId];
+        items =
+          this.subs.addIds("legacyRooms", [command.roomId]) === undefined ? undefined : [command.roomId];
         break;
       case "unsubscribe_room":
         items = this.subs.removeIds("legacyRooms", [command.roomId]);

@@ -287,6 +287,7 @@ export class HomeAssistantSource implements Service {
   private endpoint: HomeAssistantEndpoint | undefined;
   private factory: SocketFactory | undefined;
   private conn: Connection | undefined;
+  private resyncScheduled = false;
   private session: Session | undefined;
   private stopped = false;
   private connectAttempts = 0;
@@ -345,8 +346,9 @@ export class HomeAssistantSource implements Service {
         this.stats.handlerErrors++;
         this.log.error(
           { err: error },
-          "handling a message from Home Assistant failed; carrying on (the next resync repairs the home model)",
+          "handling a message from Home Assistant failed; reconnecting to resync the home model",
         );
+        this.forceResync();
       },
     });
     this.log.info({ url: this.endpoint.wsUrl, mode: this.endpoint.mode }, "connecting to Home Assistant");
@@ -512,6 +514,20 @@ export class HomeAssistantSource implements Service {
   }
 
   /** Application-level ping: the library has no timeout of its own, so a dead socket is found here. */
+  /**
+   * After a frame's handling threw, the client library has dropped the rest of that frame (other entities'
+   * changes, command results): only a full resync, on a new connection, brings the model back in line.
+   * Deferred, because the library is still inside its handler; once per failure burst.
+   */
+  private forceResync(): void {
+    if (this.resyncScheduled) return;
+    this.resyncScheduled = true;
+    setImmediate(() => {
+      this.resyncScheduled = false;
+      if (!this.stopped) this.conn?.reconnect(true);
+    });
+  }
+
   private heartbeat(): void {
     const conn = this.conn;
     if (conn === undefined || !conn.connected || this.pingInFlight) return;

@@ -309,8 +309,10 @@ export class HomeModel implements HomeDirectory, StateFeed {
 
   private buildView(entityId: string): EntityView | undefined {
     const stored = this.stateMap.get(entityId);
+    // Before `placement`, which caches: clients ask about ids of their choosing, and a cache entry per
+    // made-up id would grow for as long as the registries do not change.
+    if (stored === undefined && !this.entryMap.has(entityId)) return undefined;
     const placement = this.placement(entityId);
-    if (!placement.registered && stored === undefined) return undefined;
     const state = stored?.state;
     const friendly = state?.attributes.friendly_name;
     const info: EntityInfo = {

@@ -61,6 +61,18 @@ function model(): HomeModel {
 }
 
 describe("HomeModel", () => {
+  it("keeps nothing for ids it does not know, however many a client asks about", () => {
+    const m = model();
+    // The caches behind entity lookups: a regression here is a leak that clients can drive.
+    const caches = m as unknown as { placements: Map<string, unknown>; views: Map<string, unknown> };
+    const before = { placements: caches.placements.size, views: caches.views.size };
+    for (let i = 0; i < 10_000; i++) {
+      expect(m.entity(`sensor.made_up_${i}`)).toBeUndefined();
+      expect(m.roomOf(`sensor.made_up_${i}`)).toBeNull();
+    }
+    expect({ placements: caches.placements.size, views: caches.views.size }).toEqual(before);
+  });
+
   it("derives rooms from the entity's own area, else its device's, and floors as PMA areas", () => {
     const m = model();
     expect(m.roomOf("light.ceiling")).toBe("living_room");

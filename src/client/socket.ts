@@ -39,6 +39,9 @@ export type SocketEvents = {
   close: [info: CloseInfo];
 };
 
+/** The close code of a connection the client gave up on (e.g. no reply to its pings). */
+const DROPPED = 4000;
+
 /** `WebSocket` as browsers and Node 22+ provide it globally. */
 export type WebSocketClass = typeof WebSocket;
 
@@ -76,9 +79,18 @@ export class ReconnectingSocket extends Emitter<SocketEvents> {
     return true;
   }
 
-  /** Drops the current connection without giving up: the next attempt follows the backoff schedule. */
+  /**
+   * Drops the current connection without giving up: the next attempt follows the backoff schedule. The
+   * socket is let go at once, since a peer that stopped answering would not finish a closing handshake either.
+   */
   drop(reason: string): void {
-    this.ws?.close(4000, reason);
+    const ws = this.ws;
+    if (ws === undefined) return;
+    ws.onopen = null;
+    ws.onmessage = null;
+    ws.onclose = null;
+    ws.close(DROPPED, reason);
+    this.lost(ws, DROPPED, reason);
   }
 
   close(code = 1000, reason = "client closed"): void {
@@ -102,16 +114,19 @@ export class ReconnectingSocket extends Emitter<SocketEvents> {
     };
     // Errors are always followed by a close event, which is where recovery happens.
     ws.onerror = () => undefined;
-    ws.onclose = (event: CloseEvent) => {
-      if (this.ws !== ws) return;
-      this.ws = undefined;
-      let reconnectInMs: number | null = null;
-      if (!this.closedByUser && this.reconnect !== null) {
-        reconnectInMs = backoffDelay(this.attempt, this.reconnect);
-        this.attempt += 1;
-        this.timer = setTimeout(() => this.dial(), reconnectInMs);
-      }
-      this.emit("close", { code: event.code, reason: event.reason, reconnectInMs });
-    };
+    ws.onclose = (event: CloseEvent) => this.lost(ws, event.code, event.reason);
+  }
+
+  /** The connection `ws` is over: schedule the next attempt (unless closed by the user) and say so. */
+  private lost(ws: WebSocket, code: number, reason: string): void {
+    if (this.ws !== ws) return;
+    this.ws = undefined;
+    let reconnectInMs: number | null = null;
+    if (!this.closedByUser && this.reconnect !== null) {
+      reconnectInMs = backoffDelay(this.attempt, this.reconnect);
+      this.attempt += 1;
+      this.timer = setTimeout(() => this.dial(), reconnectInMs);
+    }
+    this.emit("close", { code, reason, reconnectInMs });
   }
 }

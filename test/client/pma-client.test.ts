@@ -1,3 +1,4 @@
+import type { Socket } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { PmaClient, type PmaMessage } from "../../src/client/index.js";
 import { type PeerConnection, ScriptedPeer } from "./scripted-peer.js";
@@ -233,6 +234,16 @@ describe("PmaClient", () => {
     const first = await peer.connection(1);
     await first.next("ping");
     // The peer never answers pings: after two silent intervals the client drops and dials again.
+    await peer.connection(2);
+  });
+
+  it("redials a peer that froze, without waiting for a closing handshake it will never finish", async () => {
+    client = new PmaClient({ url: peer.url("/ws"), token: "good", reconnect: FAST, pingIntervalMs: 30 });
+    await client.connect();
+    const first = await peer.connection(1);
+    await first.next("ping");
+    // The peer's process stops: nothing it receives is read any more, not even the close frame.
+    (first.ws as unknown as { _socket: Socket })._socket.pause();
     await peer.connection(2);
   });
 

@@ -96,6 +96,9 @@ export abstract class BaseClient<
   cursor: Cursor | null = null;
   /** The bridge's epoch on the current connection, from its greeting. */
   protected epoch: string | null = null;
+  /** When the bridge was last heard from on this connection (any frame). */
+  private lastHeard = 0;
+  private watchTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor(options: BaseClientOptions) {
     super();
@@ -114,8 +117,12 @@ export abstract class BaseClient<
     this.cursor = options.resumeFrom ?? null;
     this.socket = new ReconnectingSocket(() => this.buildUrl(), reconnect, WebSocketImpl);
     this.socket.on("open", () => this.emitLifecycle("connected"));
-    this.socket.on("text", (text) => this.receive(text));
+    this.socket.on("text", (text) => {
+      this.lastHeard = Date.now();
+      this.receive(text);
+    });
     this.socket.on("close", (info) => {
+      this.stopWatching();
       this.ready = false;
       this.onDisconnect();
       this.emitLifecycle("disconnected", info);
@@ -149,6 +156,7 @@ export abstract class BaseClient<
   close(): void {
     this.closed = true;
     this.ready = false;
+    this.stopWatching();
     this.socket.close();
     this.settleWaiters(new ClientError("CLIENT_CLOSED", "the client was closed"));
   }
@@ -231,6 +239,25 @@ export abstract class BaseClient<
     const current = this.cursor;
     if (current === null || current.epoch !== reported.epoch || current.seq < reported.seq)
       this.cursor = reported;
+  }
+
+  /**
+   * Watches the current connection for silence: every `intervalMs`, a connection not heard from for
+   * `silenceMs` is dropped (and redialled); otherwise `tick` runs (e.g. to send a ping). Stops on disconnect.
+   */
+  protected watchForSilence(intervalMs: number, silenceMs: number, tick: () => void = () => undefined): void {
+    this.stopWatching();
+    if (intervalMs <= 0) return;
+    this.lastHeard = Date.now();
+    this.watchTimer = setInterval(() => {
+      if (Date.now() - this.lastHeard > silenceMs) this.socket.drop("the bridge went silent");
+      else tick();
+    }, intervalMs);
+  }
+
+  private stopWatching(): void {
+    if (this.watchTimer !== undefined) clearInterval(this.watchTimer);
+    this.watchTimer = undefined;
   }
 
   private settleWaiters(error: Error): void {

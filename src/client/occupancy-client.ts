@@ -22,6 +22,11 @@ export interface OccupancyClientOptions extends BaseClientOptions {
   readonly roomFilters?: readonly string[];
   /** Acknowledge `requires_ack` messages after the listeners ran (default true). */
   readonly autoAck?: boolean;
+  /**
+   * A connection the bridge sent nothing on for this long is dropped and redialled (default 90 000: three of
+   * the bridge's 30-second heartbeats). 0 disables.
+   */
+  readonly silenceTimeoutMs?: number;
 }
 
 type OccupancyMessageEvents = { [T in OccupancyMessageType]: [message: OccupancyMessage<T>] };
@@ -48,6 +53,9 @@ export class OccupancyClient extends BaseClient<OccupancyMessage, OccupancyMessa
 
   constructor(private readonly options: OccupancyClientOptions) {
     super(options);
+    // The dialect has no request the bridge must answer; its heartbeats are what shows the link is alive.
+    const silence = options.silenceTimeoutMs ?? 90_000;
+    this.socket.on("open", () => this.watchForSilence(silence / 3, silence));
   }
 
   /** Subscribes this connection to another endpoint as well (e.g. `/ws/alerts`, or `/ws/room/kitchen`). */

@@ -58,12 +58,10 @@ export class PmaClient extends BaseClient<PmaMessage, PmaMessageEvents> {
   private readonly events = new Map<string, EventFilters | undefined>();
   private readonly entities = new Set<string>();
   private readonly rooms = new Set<string>();
-  private pingTimer: ReturnType<typeof setInterval> | undefined;
   /** Whether this connection's subscriptions were sent already. */
   private restored = false;
   /** The cursor this connection's URL resumes from; `resume` confirms it once the subscriptions are in place. */
   private urlCursor: Cursor | null = null;
-  private lastHeard = 0;
 
   constructor(private readonly options: PmaClientOptions) {
     super(options);
@@ -73,7 +71,11 @@ export class PmaClient extends BaseClient<PmaMessage, PmaMessageEvents> {
     for (const id of initial.rooms ?? []) this.rooms.add(id);
     this.socket.on("open", () => {
       this.restored = false;
-      this.startPinging();
+      // Pings get a reply, so two silent intervals mean the link is gone.
+      const interval = options.pingIntervalMs ?? 30_000;
+      this.watchForSilence(interval, 2 * interval, () =>
+        this.send({ type: "ping", data: { timestamp: new Date().toISOString() } }),
+      );
     });
   }
 
@@ -121,7 +123,6 @@ export class PmaClient extends BaseClient<PmaMessage, PmaMessageEvents> {
   }
 
   override close(): void {
-    this.stopPinging();
     super.close();
     this.replies.rejectAll(new ClientError("CLIENT_CLOSED", "the client was closed"));
   }
@@ -144,7 +145,6 @@ export class PmaClient extends BaseClient<PmaMessage, PmaMessageEvents> {
   }
 
   protected handle(message: PmaMessage): void {
-    this.lastHeard = Date.now();
     switch (message.type) {
       case "welcome":
         this.welcome = message.data;
@@ -177,7 +177,6 @@ export class PmaClient extends BaseClient<PmaMessage, PmaMessageEvents> {
   }
 
   protected onDisconnect(): void {
-    this.stopPinging();
     this.replies.rejectAll(
       new ClientError("CONNECTION_CLOSED", "the connection closed before the bridge replied"),
     );
@@ -223,24 +222,5 @@ export class PmaClient extends BaseClient<PmaMessage, PmaMessageEvents> {
     // URL's values, not a cursor that live messages may have moved since) says the subscriptions are in place.
     this.resume(this.urlCursor);
     this.markReady();
-  }
-
-  private startPinging(): void {
-    const interval = this.options.pingIntervalMs ?? 30_000;
-    this.stopPinging();
-    if (interval <= 0) return;
-    this.lastHeard = Date.now();
-    this.pingTimer = setInterval(() => {
-      if (Date.now() - this.lastHeard > 2 * interval) {
-        this.socket.drop("no reply to ping");
-        return;
-      }
-      this.send({ type: "ping", data: { timestamp: new Date().toISOString() } });
-    }, interval);
-  }
-
-  private stopPinging(): void {
-    if (this.pingTimer !== undefined) clearInterval(this.pingTimer);
-    this.pingTimer = undefined;
   }
 }

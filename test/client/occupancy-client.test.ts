@@ -1,3 +1,4 @@
+import type { Socket } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { OccupancyClient } from "../../src/client/index.js";
 import { type PeerConnection, ScriptedPeer } from "./scripted-peer.js";
@@ -162,6 +163,19 @@ describe("OccupancyClient", () => {
     c.send(envelope("heartbeat", { server_time: NOW, connection_uptime: 1.5 }));
     const beat = await c.next("heartbeat");
     expect(typeof beat.data.client_time).toBe("string");
+  });
+
+  it("redials a bridge that sent nothing for silenceTimeoutMs, even one too frozen to finish a close", async () => {
+    client = new OccupancyClient({
+      url: peer.url("/ws/predictions"),
+      apiKey: "key-0123456789",
+      reconnect: FAST,
+      silenceTimeoutMs: 90,
+    });
+    await client.connect();
+    const first = await peer.connection(1);
+    (first.ws as unknown as { _socket: Socket })._socket.pause();
+    await peer.connection(2);
   });
 
   it("matches a subscription to its own reply, not to the automatic one for the connection's endpoint", async () => {

@@ -264,9 +264,20 @@ export abstract class BaseClient<
     for (const waiter of this.readyWaiters.splice(0)) waiter.reject(error);
   }
 
+  /** The dialect's parser, which must not throw; if it does (e.g. nesting too deep for the stack), a refusal. */
+  private safeParse(value: unknown): ParseResult<M> {
+    try {
+      return this.parse(value);
+    } catch (error) {
+      return { ok: false, error: `unreadable frame: ${String(error)}`, raw: value };
+    }
+  }
+
   private receive(text: string): void {
     const json = parseJson(text);
-    const parsed = json.ok ? this.parse(json.value) : { ok: false as const, error: json.error, raw: text };
+    const parsed = json.ok
+      ? this.safeParse(json.value)
+      : { ok: false as const, error: json.error, raw: text };
     if (!parsed.ok) {
       this.emitLifecycle("invalid_frame", parsed.error, parsed.raw);
       return;

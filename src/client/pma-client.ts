@@ -148,7 +148,9 @@ export class PmaClient extends BaseClient<PmaMessage, PmaMessageEvents> {
     switch (message.type) {
       case "welcome":
         this.welcome = message.data;
-        this.epoch = message.data.epoch ?? null;
+        // Only a string: the epoch goes into the next connection's URL (a server that sends anything else gets
+        // resumes without one).
+        this.epoch = typeof message.data.epoch === "string" ? message.data.epoch : null;
         if (this.options.token !== undefined)
           this.send({ type: "authenticate", data: { token: this.options.token } });
         else this.restore();

@@ -103,7 +103,14 @@ export class ReconnectingSocket extends Emitter<SocketEvents> {
 
   private dial(): void {
     this.timer = undefined;
-    const ws = new this.WebSocketImpl(this.url());
+    let ws: WebSocket;
+    try {
+      ws = new this.WebSocketImpl(this.url());
+    } catch (error) {
+      // From a timer, a throw would end the application: an attempt that cannot start is a failed attempt.
+      this.retry(1006, `cannot connect: ${error instanceof Error ? error.message : String(error)}`);
+      return;
+    }
     this.ws = ws;
     ws.onopen = () => {
       this.attempt = 0;
@@ -121,6 +128,10 @@ export class ReconnectingSocket extends Emitter<SocketEvents> {
   private lost(ws: WebSocket, code: number, reason: string): void {
     if (this.ws !== ws) return;
     this.ws = undefined;
+    this.retry(code, reason);
+  }
+
+  private retry(code: number, reason: string): void {
     let reconnectInMs: number | null = null;
     if (!this.closedByUser && this.reconnect !== null) {
       reconnectInMs = backoffDelay(this.attempt, this.reconnect);

@@ -50,6 +50,15 @@ function baseUrl(url: string): string {
   return u.toString().replace(/\/$/, "");
 }
 
+/** A message as its one-line form, or as JSON when a field its form needs has an odd shape. */
+function formatted(format: () => string, message: unknown): string {
+  try {
+    return format();
+  } catch {
+    return JSON.stringify(message);
+  }
+}
+
 /**
  * `pma-bridge watch`: connects with a credential, subscribes from the flags, prints one line per message,
  * acknowledges `requires_ack` messages, and reconnects and resumes after a drop. Resolves with the exit code
@@ -104,7 +113,8 @@ export async function runWatch(
       clientName: "pma-bridge watch",
     });
     occupancy.on("message", (m) => {
-      if (!print(options.json === true ? JSON.stringify(m) : formatOccupancy(m, style))) return;
+      if (!print(options.json === true ? JSON.stringify(m) : formatted(() => formatOccupancy(m, style), m)))
+        return;
       if (m.requires_ack) note(`acknowledged ${m.message_id}`);
       counted(m.message_type === "snapshot" ? null : m.seq);
     });
@@ -116,7 +126,7 @@ export async function runWatch(
     // The pma dialect takes an API key in the same place as a token.
     const pma = new PmaClient({ url: `${base}/ws`, token: options.token ?? options.apiKey });
     pma.on("message", (m) => {
-      if (print(options.json === true ? JSON.stringify(m) : formatPma(m, style)))
+      if (print(options.json === true ? JSON.stringify(m) : formatted(() => formatPma(m, style), m)))
         counted(m.type === "snapshot" ? null : m.seq);
     });
     pma.on("disconnected", onDisconnected);

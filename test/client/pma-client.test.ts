@@ -247,6 +247,57 @@ describe("PmaClient", () => {
     await peer.connection(2);
   });
 
+  describe("a server that sends what it should not", () => {
+    it("keeps an epoch that is not a string out of the next connection's URL", async () => {
+      await peer.stop();
+      peer = await ScriptedPeer.start(bridgeLike(() => ({ toString: 1 }) as unknown as string));
+      client = new PmaClient({ url: peer.url("/ws"), token: "good", reconnect: FAST, pingIntervalMs: 0 });
+      await client.connect();
+      const first = await peer.connection(1);
+      first.send(envelope("system_status", { status: "healthy" }, 5));
+      await new Promise((resolve) => client?.once("system_status", () => resolve(undefined)));
+      first.ws.terminate();
+      expect((await peer.connection(2)).path).toBe("/ws?last_seq=5");
+    });
+
+    it("reports a frame its parser cannot even walk (a snapshot nested 20,000 deep) as invalid", async () => {
+      client = new PmaClient({ url: peer.url("/ws"), token: "good", reconnect: false, pingIntervalMs: 0 });
+      await client.connect();
+      // Built as text: serialising such an object would overflow the test's own stack.
+      const open =
+        '{"type":"snapshot","timestamp":"t","data":{"reason":"gap_too_old","epoch":"e","last_seq":1,"events":[';
+      const text = `${open.repeat(20_000)}{"type":"pong","data":{},"timestamp":"t"}${"]}}".repeat(20_000)}`;
+      const invalid = new Promise<string>((resolve) =>
+        client?.once("invalid_frame", (error) => resolve(error)),
+      );
+      (await peer.connection(1)).ws.send(text);
+      expect(await invalid).toContain("unreadable frame");
+    });
+
+    it("treats a WebSocket that cannot even be built as a failed attempt, and tries again", async () => {
+      let built = 0;
+      class Refusing extends WebSocket {
+        constructor(url: string | URL) {
+          built += 1;
+          if (built === 1) throw new SyntaxError("refused by the platform");
+          super(url);
+        }
+      }
+      client = new PmaClient({
+        url: peer.url("/ws"),
+        token: "good",
+        reconnect: FAST,
+        pingIntervalMs: 0,
+        WebSocket: Refusing,
+      });
+      const closes: number[] = [];
+      client.on("disconnected", (info) => closes.push(info.code));
+      await client.connect();
+      expect(closes).toEqual([1006]);
+      expect(built).toBe(2);
+    });
+  });
+
   it("rejects pending work and stops reconnecting when closed", async () => {
     client = new PmaClient({ url: peer.url("/ws"), token: "good", reconnect: FAST, pingIntervalMs: 0 });
     await client.connect();

@@ -200,6 +200,14 @@ const SERVICES: Record<string, Record<string, JsonObject>> = {
   automation: { trigger: { name: "Trigger", fields: {} } },
 };
 
+/** How many commands and protocol errors the simulator keeps for inspection; the oldest go first. */
+const MAX_RECORDS = 10_000;
+
+function remember<T>(records: T[], record: T): void {
+  if (records.length >= MAX_RECORDS) records.splice(0, records.length - MAX_RECORDS + 1);
+  records.push(record);
+}
+
 /**
  * A Home Assistant that speaks the real WebSocket API (auth phase, ids, coalescing, compressed entity
  * subscriptions, registries and their update events) over a real socket, plus a scripting API for tests,
@@ -210,7 +218,9 @@ export class SimulatedHomeAssistant {
   readonly url: string;
   /** `http://host:port`, the form users configure. */
   readonly httpUrl: string;
+  /** The latest commands received (at most `MAX_RECORDS`: `pma-bridge demo` runs the simulator for days). */
   readonly commands: CommandRecord[] = [];
+  /** The latest protocol errors answered (at most `MAX_RECORDS`). */
   readonly protocolErrors: ProtocolErrorRecord[] = [];
   /** Answer `auth` with nothing at all. */
   stallAuth = false;
@@ -688,7 +698,7 @@ export class SimulatedHomeAssistant {
       this.protocolError(connection, 0, "invalid_format", "Message incorrectly formatted.");
       return;
     }
-    this.commands.push({ connection: connection.index, message });
+    remember(this.commands, { connection: connection.index, message });
     const { id, type } = message;
     if (typeof id !== "number" || !Number.isInteger(id) || id < 1 || typeof type !== "string") {
       const replyId = id === undefined ? null : (id as JsonValue);
@@ -727,7 +737,7 @@ export class SimulatedHomeAssistant {
   }
 
   private protocolError(connection: SimConnection, id: JsonValue, code: string, message: string): void {
-    this.protocolErrors.push({ connection: connection.index, id, code });
+    remember(this.protocolErrors, { connection: connection.index, id, code });
     connection.send(errorReply(id, code, message));
   }
 

@@ -23,6 +23,17 @@ describe("SimulatedHomeAssistant", () => {
     await ha.stop();
   });
 
+  it("keeps only the latest 10,000 commands for inspection, so a long-running demo does not grow", async () => {
+    const client = await connect();
+    // In batches, as HA closes a connection with too many replies pending.
+    for (let id = 1; id <= 10_050; id++) {
+      client.send({ id, type: "ping" });
+      if (id % 500 === 0 || id === 10_050) await client.next((m) => m.id === id, `pong ${id}`);
+    }
+    expect(ha.commands).toHaveLength(10_000);
+    expect(ha.commands[0]?.message.id).toBe(51);
+  });
+
   describe("auth phase", () => {
     it("sends auth_required with a real-looking version and accepts a valid token", async () => {
       const client = await RawHaClient.connect(ha.url);

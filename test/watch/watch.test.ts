@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { silentLogger } from "../../src/core/logger.js";
 import { type Demo, startDemo } from "../../src/demo/index.js";
 import { runWatch } from "../../src/watch/index.js";
-import { stateChanged } from "../helpers/ws-events.js";
+import { stateChanged, systemStatus } from "../helpers/ws-events.js";
 import { FixtureHome } from "../helpers/ws-home.js";
 import { ADMIN_KEY, startTestServer, type TestServer } from "../helpers/ws-server.js";
 
@@ -160,6 +160,32 @@ describe("runWatch against the demo", () => {
       const out = new Capture();
       expect(await runWatch({ url: demo.urls.pma, token: "not-a-valid-token", color: false }, out)).toBe(2);
       expect(out.text).toMatch(/watch: AUTH_FAILED: /);
+    },
+    TEST_TIMEOUT,
+  );
+});
+
+describe("runWatch with a message of an odd shape", () => {
+  let t: TestServer;
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it(
+    "prints it as JSON instead of its one-line form, and still counts it for --max-messages",
+    async () => {
+      t = await startTestServer();
+      const out = new Capture();
+      const running = runWatch(
+        { url: t.url(""), apiKey: ADMIN_KEY, endpoint: "/ws/system-status", maxMessages: 1, color: false },
+        out,
+      );
+      await expect.poll(() => out.text, { timeout: 15_000 }).toMatch(/subscribe.*system-status/);
+      // A status no text can be made of: `String()` of it throws.
+      const odd = { toString: 1 } as unknown as "healthy";
+      t.publish({ ...systemStatus("healthy"), data: { status: odd, details: {} } });
+      expect(await running).toBe(0);
+      expect(out.text).toContain('"system_health":{"toString":1}');
     },
     TEST_TIMEOUT,
   );

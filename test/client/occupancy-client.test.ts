@@ -1,4 +1,3 @@
-import type { Socket } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { OccupancyClient } from "../../src/client/index.js";
 import { type PeerConnection, ScriptedPeer } from "./scripted-peer.js";
@@ -174,7 +173,7 @@ describe("OccupancyClient", () => {
     });
     await client.connect();
     const first = await peer.connection(1);
-    (first.ws as unknown as { _socket: Socket })._socket.pause();
+    first.freeze();
     await peer.connection(2);
   });
 

@@ -1,4 +1,3 @@
-import type { Socket } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { PmaClient, type PmaMessage } from "../../src/client/index.js";
 import { type PeerConnection, ScriptedPeer } from "./scripted-peer.js";
@@ -243,7 +242,7 @@ describe("PmaClient", () => {
     const first = await peer.connection(1);
     await first.next("ping");
     // The peer's process stops: nothing it receives is read any more, not even the close frame.
-    (first.ws as unknown as { _socket: Socket })._socket.pause();
+    first.freeze();
     await peer.connection(2);
   });
 

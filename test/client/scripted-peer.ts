@@ -1,4 +1,4 @@
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import { type WebSocket, WebSocketServer } from "ws";
 
 /**
@@ -75,6 +75,11 @@ export class PeerConnection {
         return false;
       });
     });
+  }
+
+  /** Stops reading, as a frozen process does: nothing sent to it is handled, not even a close frame. */
+  freeze(): void {
+    (this.ws as unknown as { _socket: Socket })._socket.pause();
   }
 
   /** Answers every inbound message of `type`. */
